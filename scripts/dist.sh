@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Build the static healthprobe binaries and stage the build context the root Dockerfile copies from:
+#
+#   $OUT/dist/linux-amd64/healthprobe   $OUT/dist/linux-arm64/healthprobe   $OUT/dist/licenses/*
+#
+#   scripts/dist.sh [amd64] [arm64]     # default: amd64
+#
+# Then:  DOCKER_BUILDKIT=0 docker build -f Dockerfile --build-arg TARGETARCH=amd64 \
+#            -t ghcr.io/healthprobe/healthprobe:0.1 "$OUT"
+#
+# Environment:
+#   OUT         where to stage (default target/docker; printed on stdout at the end)
+#   TARGET_DIR  cargo target dir (default target)
+#   EXTRA_BINS  more cargo target selectors to build and stage beside healthprobe, e.g.
+#               "--example app" (the test uses this for the demo app)
+# arm64 needs `rustup target add aarch64-unknown-linux-musl` and Debian's gcc-aarch64-linux-gnu
+# (the C compiler and linker for ring; .cargo/config.toml names the linker).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+OUT="${OUT:-target/docker}"
+TARGET_DIR="${TARGET_DIR:-target}"
+arches=("$@")
+[ "${#arches[@]}" -gt 0 ] || arches=(amd64)
+
+say() { printf 'dist.sh: %s\n' "$*" >&2; }
+
+apt_updated=0
+need_deb() { # need_deb COMMAND PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    say "installing $2 from Debian (for $1)"
+    [ "$apt_updated" = 1 ] || { apt-get update -qq; apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
+}
+need_target() {
+    rustup target list --installed 2>/dev/null | grep -qx "$1" && return 0
+    say "adding rust target $1"
+    rustup target add "$1" >&2
+}
+
+mkdir -p "$OUT/dist/licenses"
+for f in LICENSE LICENSE-MIT LICENSE-APACHE COPYING NOTICE; do
+    [ -f "$f" ] && cp "$f" "$OUT/dist/licenses/"
+done
+
+for arch in "${arches[@]}"; do
+    case "$arch" in
+        amd64)
+            triple=x86_64-unknown-linux-musl
+            need_deb musl-gcc musl-tools
+            ;;
+        arm64)
+            triple=aarch64-unknown-linux-musl
+            need_deb aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+            export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+            export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+            ;;
+        *) say "unknown arch $arch (amd64|arm64)"; exit 1 ;;
+    esac
+    need_target "$triple"
+    # shellcheck disable=SC2086  # EXTRA_BINS is a list of cargo selectors
+    cargo build --release --target "$triple" --target-dir "$TARGET_DIR" \
+        --bin healthprobe ${EXTRA_BINS:-} >&2
+    mkdir -p "$OUT/dist/linux-$arch"
+    cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe"
+    for sel in ${EXTRA_BINS:-}; do
+        case "$sel" in
+            --*) ;;
+            *) src="$TARGET_DIR/$triple/release/$sel"
+               [ -f "$src" ] || src="$TARGET_DIR/$triple/release/examples/$sel"
+               cp "$src" "$OUT/dist/linux-$arch/$sel" ;;
+        esac
+    done
+    say "staged $OUT/dist/linux-$arch: $(find "$OUT/dist/linux-$arch" -type f -printf "%f ")"
+done
+printf '%s\n' "$OUT"

@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# tests/docker/run.sh: healthprobe in a real Docker engine.
+#
+# What it proves, with `docker inspect` as the judge:
+#   1. the example image (Dockerfile.example's runtime stage, unchanged) goes
+#      starting -> healthy -> unhealthy (app flipped) -> healthy, and Docker's recorded Output is
+#      our one line;
+#   2. the same under --read-only --cap-drop ALL --user 65532:65532 --network none
+#      --security-opt no-new-privileges;
+#   3. our published image (root Dockerfile) holds only /healthprobe (+ licenses), has no shell,
+#      runs as 65532; its size is reported;
+#   4. the embedded form: an image with only the app, HEALTHCHECK ["/app", "healthcheck", ...];
+#   5. Compose (examples/compose.yaml, Debian's docker-compose): web starts only after db is healthy;
+#   6. `healthprobe --wait ... -- /app ...` as ENTRYPOINT waits for a dependency, then execs the app
+#      in the same process (PID 1 stays PID 1).
+#
+# STAND-INS (no registry can be reached here, so nothing is pulled):
+#   gcr.io/distroless/static-debian12:nonroot  <- scripts/standin-images.sh, FROM scratch with the
+#                                                 Debian packages distroless/static is made of
+#   ghcr.io/healthprobe/healthprobe:0.1        <- the root Dockerfile built here from this checkout
+#   stage "build" of Dockerfile.example        <- FROM scratch + the demo app (examples/app.rs)
+#                                                 compiled here for musl (rust:1 can't be pulled);
+#                                                 the runtime stage is Dockerfile.example's own lines
+#   "your app"                                 <- examples/app.rs: `app serve --listen ADDR`,
+#                                                 GET /health (200 ok / 503 after POST /flip)
+#
+# Environment:
+#   HEALTHPROBE_REQUIRE_DOCKER=1  no engine is a failure, not a skip (CI sets it)
+#   HEALTHPROBE_DOCKER_START=1    start an engine with scripts/dockerd.sh when none answers
+#   HEALTHPROBE_DOCKER_BIN_DIR=D  use prebuilt static binaries D/healthprobe and D/app (no cargo)
+#   DOCKER                        docker client (default: docker on PATH)
+#   KEEP=1                        keep the containers and images for inspection
+# Last line: "N passed, M failed" (", K skipped" when some were); exit 1 when M > 0.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DOCKER="${DOCKER:-docker}"
+RUN_ID="hpt$$"
+PROBE_IMAGE="ghcr.io/healthprobe/healthprobe:0.1"
+BASE_IMAGE="gcr.io/distroless/static-debian12:nonroot"
+EXAMPLE_IMAGE="healthprobe-example:$RUN_ID"
+EMBED_IMAGE="healthprobe-embedded:$RUN_ID"
+LABEL="io.healthprobe.test=$RUN_ID"
+T0=$SECONDS
+
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); printf '  ok    %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf '  FAIL  %s\n' "$*"; }
+skip() { skipped=$((skipped + 1)); printf '  SKIP  %s\n' "$*"; }
+section() { printf '\n== %s  (t=%ds)\n' "$*" "$((SECONDS - T0))"; }
+summary() {
+    local line="$passed passed, $failed failed"
+    [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+    printf '\ndocker tests took %ds\n%s\n' "$((SECONDS - T0))" "$line"
+}
+loud() {
+    printf '\n'
+    printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
+    printf '!!! %s\n' "$@"
+    printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n'
+}
+d() { "$DOCKER" "$@"; }
+build() { DOCKER_BUILDKIT=0 "$DOCKER" build -q "$@" 2> >(grep -v -e DEPRECATED -e 'legacy builder' -e BuildKit -e 'environment-variable' -e '^ *$' >&2); }
+
+# ------------------------------------------------------------------------------------------------
+# Is there an engine?
+if ! timeout 10 "$DOCKER" info >/dev/null 2>&1 && [ "${HEALTHPROBE_DOCKER_START:-0}" = 1 ]; then
+    "$ROOT/scripts/dockerd.sh" start || true
+fi
+if ! timeout 10 "$DOCKER" info >/dev/null 2>&1; then
+    if [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ]; then
+        loud "NO DOCKER ENGINE ANSWERS, and HEALTHPROBE_REQUIRE_DOCKER=1: the Docker tests FAIL." \
+             "Start one with: scripts/dockerd.sh start"
+        failed=1; summary; exit 1
+    fi
+    loud "NO DOCKER ENGINE ANSWERS: the Docker tests (tests/docker/run.sh) are SKIPPED." \
+         "Start one with: scripts/dockerd.sh start   (CI sets HEALTHPROBE_REQUIRE_DOCKER=1)"
+    skipped=1; summary; exit 0
+fi
+echo "engine: $("$DOCKER" version -f 'server {{.Server.Version}} (API {{.Server.APIVersion}}), client {{.Client.Version}}')"
+
+work="$(mktemp -d /tmp/healthprobe-docker.XXXXXX)"
+cleanup() {
+    local rc=$?
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "KEEP=1: left containers labelled $LABEL, images $EXAMPLE_IMAGE $EMBED_IMAGE $PROBE_IMAGE, and $work"
+        exit "$rc"
+    fi
+    if [ -n "${COMPOSE_UP:-}" ]; then
+        HEALTHPROBE_EXAMPLE_IMAGE="$EXAMPLE_IMAGE" docker-compose -f "$ROOT/examples/compose.yaml" \
+            -p "$RUN_ID" down --timeout 1 >/dev/null 2>&1
+    fi
+    local ids
+    ids="$(d ps -aq --filter "label=$LABEL")"
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && d rm -f $ids >/dev/null 2>&1
+    d rmi "$EMBED_IMAGE" "$EXAMPLE_IMAGE" "$PROBE_IMAGE" >/dev/null 2>&1
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------------------------------------
+section "build: static binaries, stand-in base, our image, the example image"
+ctx="$work/ctx"
+mkdir -p "$ctx/dist/linux-amd64" "$ctx/dist/licenses"
+if [ -n "${HEALTHPROBE_DOCKER_BIN_DIR:-}" ]; then
+    echo "using prebuilt binaries from $HEALTHPROBE_DOCKER_BIN_DIR"
+    cp "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe" "$HEALTHPROBE_DOCKER_BIN_DIR/app" "$ctx/dist/linux-amd64/"
+    for f in LICENSE LICENSE-MIT LICENSE-APACHE; do [ -f "$ROOT/$f" ] && cp "$ROOT/$f" "$ctx/dist/licenses/"; done
+else
+    t=$SECONDS
+    if OUT="$ctx" TARGET_DIR="$ROOT/target" EXTRA_BINS="--example app" "$ROOT/scripts/dist.sh" amd64 >/dev/null; then
+        pass "cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe --example app ($((SECONDS - t))s)"
+    else
+        fail "cargo build of the static binaries (see above)"; summary; exit 1
+    fi
+fi
+for b in healthprobe app; do
+    f="$ctx/dist/linux-amd64/$b"
+    if [ -x "$f" ] && ! readelf -lW "$f" 2>/dev/null | grep -q 'INTERP'; then
+        pass "$b is a static executable ($(stat -c %s "$f") bytes)"
+    else
+        fail "$b missing or dynamically linked: $f"
+    fi
+done
+
+t=$SECONDS
+if "$ROOT/scripts/standin-images.sh"; then
+    pass "stand-in $BASE_IMAGE ready ($((SECONDS - t))s)"
+else
+    fail "building the distroless stand-in"; summary; exit 1
+fi
+
+t=$SECONDS
+if build -f "$ROOT/Dockerfile" --build-arg TARGETARCH=amd64 -t "$PROBE_IMAGE" "$ctx" >/dev/null; then
+    pass "built $PROBE_IMAGE from ./Dockerfile ($((SECONDS - t))s)"
+else
+    fail "docker build -f Dockerfile"; summary; exit 1
+fi
+
+# The example image: Dockerfile.example's runtime stage, line for line, after a build stage that
+# stands in for `FROM rust:1 AS build` (it only provides /app, as the real stage does).
+{
+    echo "# GENERATED by tests/docker/run.sh: stand-in build stage + Dockerfile.example's runtime stage"
+    echo "FROM scratch AS build"
+    echo "COPY dist/linux-amd64/app /app"
+    sed -n '/^FROM gcr.io\/distroless\/static-debian12:nonroot/,$p' "$ROOT/Dockerfile.example"
+} >"$ctx/Dockerfile.test"
+t=$SECONDS
+if grep -q '^COPY --from=ghcr.io/healthprobe/healthprobe:0.1 /healthprobe /healthprobe$' "$ctx/Dockerfile.test" \
+    && build -f "$ctx/Dockerfile.test" -t "$EXAMPLE_IMAGE" "$ctx" >/dev/null; then
+    pass "built the example image from Dockerfile.example's runtime stage ($((SECONDS - t))s)"
+else
+    fail "docker build of Dockerfile.example's runtime stage"; summary; exit 1
+fi
+hc="$(d image inspect -f '{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Timeout}}' "$EXAMPLE_IMAGE")"
+if [ "$hc" = '["CMD","/healthprobe","--timeout","2s","http://127.0.0.1:8080/health"] 10s 3s' ]; then
+    pass "example image HEALTHCHECK is exec form, probe --timeout 2s < Docker's 3s: $hc"
+else
+    fail "example image HEALTHCHECK: $hc"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+status() { d inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$1" 2>/dev/null; }
+running() { [ "$(d inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+# wait_for CONTAINER STATUS SECONDS: poll until the health status is STATUS; sets $waited.
+wait_for() {
+    local c=$1 want=$2 limit=$3 s t=$SECONDS
+    waited=0
+    while :; do
+        s="$(status "$c")"
+        waited=$((SECONDS - t))
+        [ "$s" = "$want" ] && return 0
+        if ! running "$c"; then echo "    container $c stopped: $(d inspect -f 'exit {{.State.ExitCode}}' "$c")"; d logs --tail 5 "$c" 2>&1 | sed 's/^/    | /'; return 1; fi
+        [ "$waited" -ge "$limit" ] && { echo "    still '$s' after ${limit}s"; return 1; }
+        sleep 0.2
+    done
+}
+# last_log CONTAINER: the last health check as "EXITCODE<TAB>OUTPUT" (output JSON-escaped).
+last_log() {
+    d inspect -f '{{json .State.Health.Log}}' "$1" | python3 -c '
+import json, sys
+log = json.load(sys.stdin) or []
+e = log[-1] if log else {"ExitCode": -1, "Output": ""}
+print("%d\t%s" % (e["ExitCode"], json.dumps(e["Output"])))'
+}
+# check_output CONTAINER WORD EXITCODE URL [MORE]: Docker's last recorded Output is one line of ours.
+check_output() {
+    local c=$1 word=$2 code=$3 url=$4 more=${5:-} got rc out
+    got="$(last_log "$c")"; rc="${got%%	*}"; out="${got#*	}"
+    local text; text="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).rstrip("\n"))' "$out")"
+    if [ "$rc" = "$code" ] && [ "$(printf '%s\n' "$text" | wc -l)" = 1 ] \
+        && [[ "$text" == "$word "* ]] && [[ "$text" == *"$url"* ]] && [[ "$text" == *"$more"* ]]; then
+        pass "last Output is one line, exit $rc: $text"
+    else
+        fail "last health log entry: exit $rc, Output $out (wanted exit $code, one line starting '$word ', with $url ${more:+and $more})"
+    fi
+}
+URL="http://127.0.0.1:8080/health"
+flip() { local o; o="$(d exec "$1" /healthprobe -X POST http://127.0.0.1:8080/flip 2>&1)"; local rc=$?; echo "    flip: $o (exit $rc)"; return $rc; }
+
+# health_cycle NAME DOCKER-RUN-OPTIONS...: starting -> healthy -> (flip) unhealthy -> (flip) healthy
+health_cycle() {
+    local name=$1; shift
+    local c="$RUN_ID-$name" first
+    if ! d run -d --name "$c" --label "$LABEL" --health-interval 1s "$@" "$EXAMPLE_IMAGE" >/dev/null; then
+        fail "$name: docker run $*"; return
+    fi
+    first="$(status "$c")"
+    if [ "$first" = starting ]; then pass "$name: health is 'starting' right after docker run"; else fail "$name: first status '$first', wanted starting"; fi
+    if wait_for "$c" healthy 20; then pass "$name: starting -> healthy in ~${waited}s"; else fail "$name: never became healthy"; d logs --tail 5 "$c" 2>&1 | sed 's/^/    | /'; return; fi
+    check_output "$c" healthy 0 "$URL"
+    if flip "$c"; then pass "$name: docker exec $c /healthprobe -X POST http://127.0.0.1:8080/flip (exit 0)"; else fail "$name: flip via docker exec failed"; fi
+    if wait_for "$c" unhealthy 20; then pass "$name: healthy -> unhealthy in ~${waited}s after the app flipped (3 retries x 1s)"; else fail "$name: never became unhealthy"; fi
+    check_output "$c" unhealthy 1 "$URL" 503
+    flip "$c" || fail "$name: flip back failed"
+    if wait_for "$c" healthy 20; then pass "$name: unhealthy -> healthy in ~${waited}s after flipping back"; else fail "$name: never became healthy again"; fi
+    check_output "$c" healthy 0 "$URL"
+    d rm -f "$c" >/dev/null
+}
+
+# ------------------------------------------------------------------------------------------------
+section "1. example image, --network none: starting -> healthy -> unhealthy -> healthy"
+health_cycle plain --network none
+
+section "2. hardened: --read-only --cap-drop ALL --user 65532:65532 --network none --security-opt no-new-privileges"
+health_cycle hardened --read-only --cap-drop ALL --user 65532:65532 --network none --security-opt no-new-privileges
+
+# ------------------------------------------------------------------------------------------------
+section "3. our image ($PROBE_IMAGE)"
+if out="$(d run --rm --label "$LABEL" --network none --entrypoint /bin/sh "$PROBE_IMAGE" -c true 2>&1)"; then
+    fail "docker run --entrypoint /bin/sh succeeded: the image has a shell"
+else
+    pass "docker run --rm --entrypoint /bin/sh $PROBE_IMAGE fails (no shell): $(printf '%s' "$out" | tail -n 1 | cut -c1-150)"
+fi
+cfg="$(d image inspect -f '{{json .Config.Entrypoint}} {{.Config.User}}' "$PROBE_IMAGE")"
+if [ "$cfg" = '["/healthprobe"] 65532:65532' ]; then pass "ENTRYPOINT [\"/healthprobe\"], USER 65532:65532"; else fail "entrypoint/user: $cfg"; fi
+if out="$(d run --rm --label "$LABEL" --network none --read-only "$PROBE_IMAGE" --version 2>&1)"; then
+    pass "docker run $PROBE_IMAGE --version: $out"
+else
+    fail "docker run $PROBE_IMAGE --version: $out"
+fi
+cid="$(d create --label "$LABEL" "$PROBE_IMAGE")"
+files="$(d export "$cid" | tar -tf - | grep -v -E '^(\.dockerenv|dev/.*|etc/|etc/(hostname|hosts|resolv\.conf|mtab)|proc/|sys/|usr/|usr/share/|usr/share/doc/|usr/share/doc/healthprobe/)$' | tr '\n' ' ')"
+d rm "$cid" >/dev/null
+if [[ "$files" =~ ^healthprobe\ (usr/share/doc/healthprobe/LICENSE[^ ]*\ )*$ ]]; then
+    pass "the image holds only: $files"
+else
+    fail "unexpected files in the image: $files"
+fi
+for img in "$PROBE_IMAGE" "$BASE_IMAGE" "$EXAMPLE_IMAGE"; do
+    size="$(d image inspect -f '{{.Size}}' "$img")"
+    printf '  size  %-45s %9s bytes (%s KiB)\n' "$img" "$size" "$((size / 1024))"
+done
+
+# ------------------------------------------------------------------------------------------------
+section "4. embedded: HEALTHCHECK [\"/app\", \"healthcheck\", ...] in an image without /healthprobe"
+cat >"$ctx/Dockerfile.embedded" <<'DOCKERFILE'
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY dist/linux-amd64/app /app
+USER 65532:65532
+HEALTHCHECK --interval=1s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["/app", "healthcheck", "--timeout", "2s", "http://127.0.0.1:8080/health"]
+ENTRYPOINT ["/app"]
+CMD ["serve", "--listen", "127.0.0.1:8080"]
+DOCKERFILE
+if build -f "$ctx/Dockerfile.embedded" -t "$EMBED_IMAGE" "$ctx" >/dev/null; then
+    c="$RUN_ID-embedded"
+    d run -d --name "$c" --label "$LABEL" --network none --read-only --cap-drop ALL "$EMBED_IMAGE" >/dev/null
+    if wait_for "$c" healthy 20; then pass "embedded: healthy in ~${waited}s"; check_output "$c" healthy 0 "$URL"; else fail "embedded: never healthy"; fi
+    if d exec "$c" /app healthcheck -X POST http://127.0.0.1:8080/flip >/dev/null && wait_for "$c" unhealthy 20; then
+        pass "embedded: unhealthy in ~${waited}s after the flip"; check_output "$c" unhealthy 1 "$URL" 503
+    else
+        fail "embedded: never unhealthy after the flip"
+    fi
+    d rm -f "$c" >/dev/null
+else
+    fail "embedded: docker build"
+fi
+
+# ------------------------------------------------------------------------------------------------
+section "5. Compose (examples/compose.yaml): web starts only after db is healthy"
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's docker-compose"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; } >/dev/null 2>&1
+fi
+if ! command -v docker-compose >/dev/null 2>&1; then
+    if [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ]; then fail "docker-compose is not installed"; else skip "docker-compose is not installed (apt-get install docker-compose)"; fi
+else
+    compose() { HEALTHPROBE_EXAMPLE_IMAGE="$EXAMPLE_IMAGE" docker-compose -f "$ROOT/examples/compose.yaml" -p "$RUN_ID" "$@"; }
+    t=$SECONDS
+    COMPOSE_UP=1
+    if HEALTHPROBE_EXAMPLE_IMAGE="$EXAMPLE_IMAGE" timeout 120 docker-compose -f "$ROOT/examples/compose.yaml" \
+        -p "$RUN_ID" up -d >"$work/compose.log" 2>&1; then
+        pass "docker-compose up -d returned after $((SECONDS - t))s"
+    else
+        fail "docker-compose up -d:"; sed 's/^/    | /' "$work/compose.log"
+    fi
+    db="$(compose ps -q db 2>/dev/null)"; web="$(compose ps -q web 2>/dev/null)"
+    if [ -n "$db" ] && [ -n "$web" ]; then
+        verdict="$(d inspect "$db" "$web" | python3 -c '
+import json, sys
+from datetime import datetime
+def ts(s):  # Docker: 2026-01-02T03:04:05.123456789Z
+    s = s.rstrip("Z"); base, _, frac = s.partition(".")
+    return datetime.fromisoformat(base).timestamp() + float("0." + (frac or "0"))
+db, web = json.load(sys.stdin)
+log = db["State"]["Health"]["Log"]
+first_ok = next((e for e in log if e["ExitCode"] == 0), None)
+web_start = ts(web["State"]["StartedAt"]); db_start = ts(db["State"]["StartedAt"])
+if first_ok is None:
+    print("FAIL no passing check in db log"); sys.exit()
+healthy_at = ts(first_ok["End"])
+ok = web_start > healthy_at and len(log) < 5
+print("%s db started at +0.00s, db first passing check ended at +%.2fs (%d checks logged), web started at +%.2fs"
+      % ("OK" if ok else "FAIL", healthy_at - db_start, len(log), web_start - db_start))')"
+        if [[ "$verdict" == OK* ]]; then pass "compose: ${verdict#OK }"; else fail "compose: ${verdict#FAIL }"; fi
+        if wait_for "$db" healthy 10; then pass "compose: db is healthy"; check_output "$db" healthy 0 "tcp://127.0.0.1:5432"; else fail "compose: db not healthy"; fi
+        if wait_for "$web" healthy 20; then pass "compose: web is healthy in ~${waited}s more (http + tcp targets)"; else fail "compose: web not healthy"; fi
+        got="$(last_log "$web")"
+        if [[ "$got" == 0* ]] && [[ "$got" == *'http://127.0.0.1:8080/health'*'\n'*'tcp://127.0.0.1:5432'* ]]; then
+            pass "compose: web's Output has one line per target"
+        else
+            fail "compose: web's last Output: $got"
+        fi
+    else
+        fail "compose: containers not found (db='$db' web='$web')"; sed 's/^/    | /' "$work/compose.log"
+    fi
+    compose down --timeout 1 >/dev/null 2>&1 && COMPOSE_UP=
+fi
+
+# ------------------------------------------------------------------------------------------------
+section "6. ENTRYPOINT [\"/healthprobe\", \"--wait\", \"30s\", \"tcp://127.0.0.1:5432\", \"--\", \"/app\", \"serve\", ...]"
+help="$(d run --rm --label "$LABEL" --network none "$PROBE_IMAGE" --help 2>&1)"
+if ! grep -q -- '--wait' <<<"$help"; then
+    skip "--wait: \`healthprobe --help\` does not list --wait yet; the --wait ... -- ENTRYPOINT tests did not run"
+else
+    w="$RUN_ID-wait"; dep="$RUN_ID-dep"
+    d run -d --name "$w" --label "$LABEL" --network none --read-only --cap-drop ALL --health-interval 1s \
+        --entrypoint /healthprobe "$EXAMPLE_IMAGE" \
+        --wait 30s tcp://127.0.0.1:5432 -- /app serve --listen 127.0.0.1:8080 >/dev/null
+    sleep 3
+    pid="$(d inspect -f '{{.State.Pid}}' "$w")"
+    before="$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+    if running "$w" && [ "$(status "$w")" != healthy ] && [[ "$before" == /healthprobe\ --wait* ]]; then
+        pass "--wait: with nothing on 5432, PID 1 is still '$before' and the container is '$(status "$w")' after 3s"
+    else
+        fail "--wait: before the dependency: running=$(running "$w" && echo yes || echo no) status=$(status "$w") pid1='$before'"
+        d logs "$w" 2>&1 | tail -n 5 | sed 's/^/    | /'
+    fi
+    # The dependency ("db"): another container in the same network namespace listens on 5432.
+    d run -d --name "$dep" --label "$LABEL" --network "container:$w" --entrypoint /app "$EXAMPLE_IMAGE" \
+        serve --listen 127.0.0.1:5432 >/dev/null
+    if wait_for "$w" healthy 20; then
+        after="$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+        pass "--wait: the dependency came up, the container became healthy in ~${waited}s"
+        if [ "$(d inspect -f '{{.State.Pid}}' "$w")" = "$pid" ] && [[ "$after" == "/app serve --listen 127.0.0.1:8080"* ]]; then
+            pass "--wait: same PID 1 ($pid) now runs '$after' (exec, no fork)"
+        else
+            fail "--wait: PID 1 after exec: '$after'"
+        fi
+        line="$(d logs "$w" 2>&1 | grep -m1 'tcp://127.0.0.1:5432')"
+        echo "    the waiting probe logged: ${line:-(nothing)}"
+    else
+        fail "--wait: never healthy after the dependency came up"; d logs "$w" 2>&1 | tail -n 5 | sed 's/^/    | /'
+    fi
+    d rm -f "$dep" "$w" >/dev/null
+    t=$SECONDS
+    out="$(d run --rm --label "$LABEL" --network none --entrypoint /healthprobe "$EXAMPLE_IMAGE" \
+        --wait 2s tcp://127.0.0.1:5432 -- /app serve --listen 127.0.0.1:8080 2>&1)"; rc=$?
+    if [ "$rc" = 1 ] && [ $((SECONDS - t)) -lt 15 ] && [[ "$(tail -n 1 <<<"$out")" == unhealthy* ]]; then
+        pass "--wait 2s with nothing listening: exit 1 after $((SECONDS - t))s, app not started: $(tail -n 1 <<<"$out")"
+    else
+        fail "--wait 2s with nothing listening: exit $rc after $((SECONDS - t))s: $out"
+    fi
+fi
+
+summary
+[ "$failed" = 0 ]

@@ -1,0 +1,518 @@
+//! `http://`, `https://` and `http+unix://`: one HTTP/1.1 request by ureq, judged as a
+//! Kubernetes `httpGet` probe judges it. Redirects are followed here rather than by ureq,
+//! because only same-host redirects may be (a redirect to another host is judged by its own
+//! status, as kubelet does: kubernetes/pkg/probe/http/request.go).
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use ureq::config::AutoHeaderValue;
+use ureq::http::{self, Response};
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
+use ureq::{Agent, Body};
+
+use crate::check::transport::{ProbeConnector, ProbeResolver, Progress};
+use crate::check::{READ_LIMIT, Seen, contains, shorten};
+use crate::deadline::Deadline;
+use crate::error::{Error, ErrorKind, Phase};
+use crate::probe::Probe;
+use crate::target::{Target, TargetKind};
+
+/// More same-host redirects than this fail the check (the 11th), as kubelet and curl's
+/// default of following stop somewhere; 10 is kubelet's number.
+const MAX_REDIRECTS: usize = 10;
+
+const USER_AGENT: &str = concat!("healthprobe/", env!("CARGO_PKG_VERSION"));
+
+/// Room for the status line and headers of any sane health endpoint. ureq's default is
+/// 128 KiB each way, zeroed per request: 93 % of the instructions of a whole check.
+const INPUT_BUFFER: usize = 16 * 1024;
+const OUTPUT_BUFFER: usize = 4 * 1024;
+
+/// Where a request goes: the target's scheme, host and port, then each redirect's.
+#[derive(Debug, Clone)]
+struct Url {
+    tls: bool,
+    host: String,
+    port: u16,
+    path: String,
+}
+
+impl Url {
+    fn of(target: &Target) -> Url {
+        match target.kind() {
+            // The socket is the connection; `localhost` is just the Host header.
+            TargetKind::HttpUnix => Url {
+                tls: false,
+                host: "localhost".into(),
+                port: 80,
+                path: target.path().into(),
+            },
+            kind => Url {
+                tls: kind == TargetKind::Https,
+                host: target.host().into(),
+                port: target.port(),
+                path: target.path().into(),
+            },
+        }
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    fn authority(&self) -> String {
+        let default = if self.tls { 443 } else { 80 };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == default {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    fn to_uri(&self) -> String {
+        format!("{}://{}{}", self.scheme(), self.authority(), self.path)
+    }
+
+    /// Resolves a `Location` against this URL (RFC 9110 §10.2.2 allows relative references).
+    fn join(&self, location: &str) -> Result<Url, Error> {
+        let location = location.trim();
+        if let Some((scheme, _)) = location.split_once("://").filter(|(s, _)| !s.contains('/')) {
+            if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+                return Err(Error::unhealthy(format!(
+                    "redirect to a non-http url ({})",
+                    shorten(location)
+                )));
+            }
+            let t: Target = location.parse().map_err(|_| bad_location(location))?;
+            return Ok(Url::of(&t));
+        }
+        if location.starts_with("//") {
+            let t: Target = format!("{}:{location}", self.scheme())
+                .parse()
+                .map_err(|_| bad_location(location))?;
+            return Ok(Url::of(&t));
+        }
+        let path = if location.starts_with('/') {
+            location.to_string()
+        } else if location.starts_with('?') {
+            let base = self.path.split('?').next().unwrap_or("/");
+            format!("{base}{location}")
+        } else {
+            let base = self.path.split('?').next().unwrap_or("/");
+            let dir = &base[..base.rfind('/').map_or(0, |i| i + 1)];
+            format!("{}{location}", if dir.is_empty() { "/" } else { dir })
+        };
+        if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad_location(location));
+        }
+        Ok(Url {
+            path,
+            ..self.clone()
+        })
+    }
+
+    fn same_host(&self, other: &Url) -> bool {
+        self.host.eq_ignore_ascii_case(&other.host)
+    }
+}
+
+fn bad_location(location: &str) -> Error {
+    Error::new(
+        ErrorKind::Protocol,
+        format!("redirect to an invalid location ({})", shorten(location)),
+    )
+}
+
+pub(crate) fn check(
+    probe: &Probe,
+    target: &Target,
+    deadline: &Deadline,
+    seen: &mut Seen,
+) -> Result<String, Error> {
+    #[cfg(not(feature = "tls"))]
+    if target.kind() == TargetKind::Https {
+        return Err(crate::check::unsupported(target, "tls"));
+    }
+    let mut url = Url::of(target);
+    let mut redirects = 0;
+    loop {
+        let progress = Arc::new(Mutex::new(Progress::default()));
+        let mut response = request(probe, target, &url, deadline, &progress, seen)?;
+        let status = response.status();
+        seen.status = Some(status.as_u16());
+        note_response(&response, seen);
+        if probe.s.follow_redirects && status.is_redirection() {
+            if let Some(location) = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+            {
+                let next = url.join(location)?;
+                if next.same_host(&url) {
+                    redirects += 1;
+                    if redirects > MAX_REDIRECTS {
+                        return Err(Error::unhealthy(format!(
+                            "too many redirects: more than {MAX_REDIRECTS}"
+                        )));
+                    }
+                    #[cfg(not(feature = "tls"))]
+                    if next.tls {
+                        return Err(Error::new(
+                            ErrorKind::Unsupported,
+                            "redirect to https needs the `tls` feature, which this build leaves out",
+                        ));
+                    }
+                    seen.notes
+                        .push(format!("following redirect to {}", shorten(&next.path)));
+                    url = next;
+                    continue;
+                }
+                seen.notes.push(format!(
+                    "redirect to another host ({}) not followed",
+                    shorten(&next.host)
+                ));
+            }
+        }
+        let line = match status.canonical_reason() {
+            Some(reason) => format!("{} {reason}", status.as_u16()),
+            None => status.as_u16().to_string(),
+        };
+        if !probe.s.statuses.contains(status.as_u16()) {
+            return Err(Error::unhealthy(format!(
+                "status {}, expected {}",
+                status.as_u16(),
+                probe.s.statuses
+            )));
+        }
+        if probe.s.body_contains.is_some() || probe.s.body_matches.is_some() {
+            progress.lock().map(|mut p| p.phase = Phase::Body).ok();
+            let body = read_body(&mut response, deadline, &progress)?;
+            check_body(probe, &body)?;
+        }
+        return Ok(line);
+    }
+}
+
+fn request(
+    probe: &Probe,
+    target: &Target,
+    url: &Url,
+    deadline: &Deadline,
+    progress: &Arc<Mutex<Progress>>,
+    seen: &mut Seen,
+) -> Result<Response<Body>, Error> {
+    let left = deadline.left(Phase::Connect)?;
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // None, not the default: ureq would read ALL_PROXY/HTTPS_PROXY/HTTP_PROXY, and Docker
+        // hands the container's proxy settings to the health check.
+        .proxy(probe.s.proxy.clone())
+        .timeout_global(Some(left))
+        .user_agent(USER_AGENT)
+        .accept("*/*")
+        .accept_encoding(AutoHeaderValue::None)
+        .input_buffer_size(INPUT_BUFFER)
+        .output_buffer_size(OUTPUT_BUFFER)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .allow_non_standard_methods(true)
+        .build();
+    let connector = ProbeConnector::new(
+        probe,
+        target,
+        url.tls,
+        &url.host,
+        *deadline,
+        progress.clone(),
+    )?;
+    let resolver = ProbeResolver::new(
+        probe.s.ip_family,
+        *deadline,
+        target.kind() == TargetKind::HttpUnix,
+    );
+    let agent = Agent::with_parts(
+        config,
+        ().chain(ConnectProxyConnector::default()).chain(connector),
+        resolver,
+    );
+
+    let mut builder = http::Request::builder()
+        .method(probe.s.method.as_str())
+        .uri(url.to_uri());
+    for (name, value) in &probe.s.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let mut request = builder
+        .header(http::header::CONNECTION, "close")
+        .body(())
+        .map_err(|e| Error::usage(format!("invalid request: {e}")))?;
+    let auth = match (&probe.s.bearer_token, target.userinfo()) {
+        (Some(token), _) => Some(format!("Bearer {token}")),
+        (None, Some(userinfo)) => Some(format!("Basic {}", base64(userinfo.as_bytes()))),
+        (None, None) => None,
+    };
+    if let Some(auth) = auth {
+        let value = http::HeaderValue::from_str(&auth)
+            .map_err(|_| Error::usage("invalid Authorization value"))?;
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
+    let result = agent.run(request);
+    if let Ok(p) = progress.lock() {
+        seen.notes.extend(p.notes.iter().cloned());
+    }
+    result.map_err(|e| from_ureq(e, deadline, progress))
+}
+
+fn note_response(response: &Response<Body>, seen: &mut Seen) {
+    seen.notes
+        .push(format!("< {:?} {}", response.version(), response.status()));
+    for (name, value) in response.headers() {
+        let shown = if is_secret_header(name.as_str()) {
+            "[redacted]".to_string()
+        } else {
+            shorten(&String::from_utf8_lossy(value.as_bytes()))
+        };
+        seen.notes.push(format!("< {name}: {shown}"));
+    }
+}
+
+/// Headers whose values are never printed, in any output mode.
+pub(crate) fn is_secret_header(name: &str) -> bool {
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ]
+    .iter()
+    .any(|s| name.eq_ignore_ascii_case(s))
+}
+
+/// Reads at most 64 KiB of the body; a body that stops early or drips past the deadline fails.
+fn read_body(
+    response: &mut Response<Body>,
+    deadline: &Deadline,
+    progress: &Arc<Mutex<Progress>>,
+) -> Result<Vec<u8>, Error> {
+    let mut reader = response.body_mut().as_reader();
+    let mut body = Vec::with_capacity(4096);
+    let mut buf = [0u8; 4096];
+    while body.len() < READ_LIMIT {
+        let want = (READ_LIMIT - body.len()).min(buf.len());
+        match reader.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(from_io(e, deadline, progress)),
+        }
+    }
+    Ok(body)
+}
+
+fn check_body(probe: &Probe, body: &[u8]) -> Result<(), Error> {
+    if let Some(text) = &probe.s.body_contains {
+        if !contains(body, text.as_bytes()) {
+            return Err(Error::unhealthy(format!(
+                "body does not contain {:?}",
+                shorten(text)
+            )));
+        }
+    }
+    if let Some(re) = &probe.s.body_matches {
+        if !re.is_match(&String::from_utf8_lossy(body)) {
+            return Err(Error::unhealthy(format!(
+                "body does not match {:?}",
+                shorten(re.as_str())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A ureq error as one line naming the phase, with our own errors (resolve, connect, tls)
+/// passed through from the connector.
+fn from_ureq(e: ureq::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>>) -> Error {
+    let phase = progress.lock().map(|p| p.phase).unwrap_or(Phase::Response);
+    match e {
+        ureq::Error::Other(inner) => match inner.downcast::<Error>() {
+            Ok(ours) => *ours,
+            Err(other) => Error::new(ErrorKind::Protocol, format!("request failed: {other}")),
+        },
+        ureq::Error::Timeout(_) => deadline.expired(phase),
+        ureq::Error::Io(io) => from_io(io, deadline, progress),
+        ureq::Error::HostNotFound => Error::new(ErrorKind::Resolve, "host not found"),
+        ureq::Error::Protocol(p) => Error::new(
+            ErrorKind::Protocol,
+            format!("invalid http response: {}", lowercase_first(&p.to_string())),
+        ),
+        ureq::Error::LargeResponseHeader(_, limit) => Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "invalid http response: headers larger than {} KiB",
+                limit / 1024
+            ),
+        ),
+        ureq::Error::ConnectProxyFailed(why) => Error::new(
+            ErrorKind::Connect,
+            format!("proxy tunnel failed: {}", shorten(&lowercase_first(&why))),
+        ),
+        ureq::Error::BadUri(u) => Error::usage(format!("invalid url: {}", shorten(&u))),
+        other => Error::new(
+            ErrorKind::Protocol,
+            format!("request failed: {}", lowercase_first(&other.to_string())),
+        ),
+    }
+}
+
+fn from_io(e: std::io::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>>) -> Error {
+    let phase = progress.lock().map(|p| p.phase).unwrap_or(Phase::Response);
+    if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
+        let inner = e
+            .into_inner()
+            .and_then(|b| b.downcast::<ureq::Error>().ok());
+        if let Some(inner) = inner {
+            return from_ureq(*inner, deadline, progress);
+        }
+        return Error::new(ErrorKind::Protocol, "request failed");
+    }
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+        let name = progress
+            .lock()
+            .map(|p| p.tls_name.clone())
+            .unwrap_or_default();
+        return crate::tls::io_error(&e, &name, deadline);
+    }
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(phase),
+        std::io::ErrorKind::UnexpectedEof if phase == Phase::Body => Error::new(
+            ErrorKind::Protocol,
+            "connection closed before the end of the body",
+        ),
+        std::io::ErrorKind::UnexpectedEof => {
+            Error::new(ErrorKind::Protocol, "connection closed before the response")
+        }
+        _ => {
+            let during = match phase {
+                Phase::Body => "while reading the body",
+                _ => "while reading the response",
+            };
+            Error::new(
+                ErrorKind::Protocol,
+                format!("{} {during}", crate::net::io_reason(&e)),
+            )
+        }
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::of(&s.parse().unwrap())
+    }
+
+    #[test]
+    fn join_absolute_path() {
+        assert_eq!(
+            url("http://a:8080/x/y").join("/ok").unwrap().to_uri(),
+            "http://a:8080/ok"
+        );
+    }
+
+    #[test]
+    fn join_relative_path() {
+        assert_eq!(url("http://a/x/y?q").join("z").unwrap().path, "/x/z");
+        assert_eq!(url("http://a").join("z").unwrap().path, "/z");
+    }
+
+    #[test]
+    fn join_query() {
+        assert_eq!(url("http://a/x?q=1").join("?q=2").unwrap().path, "/x?q=2");
+    }
+
+    #[test]
+    fn join_absolute_url() {
+        let u = url("http://a/x").join("https://b:8443/y").unwrap();
+        assert_eq!(u.to_uri(), "https://b:8443/y");
+        assert!(!u.same_host(&url("http://a/")));
+    }
+
+    #[test]
+    fn join_scheme_relative() {
+        assert_eq!(
+            url("https://a/x").join("//a:444/y").unwrap().to_uri(),
+            "https://a:444/y"
+        );
+    }
+
+    #[test]
+    fn join_non_http_scheme_fails() {
+        let e = url("http://a/").join("ftp://a/x").unwrap_err();
+        assert!(e.to_string().contains("non-http"));
+    }
+
+    #[test]
+    fn ipv6_uri_has_brackets() {
+        assert_eq!(url("http://[::1]:8080/h").to_uri(), "http://[::1]:8080/h");
+    }
+
+    #[test]
+    fn same_host_ignores_case_and_port() {
+        assert!(url("http://A:1/").same_host(&url("https://a:2/")));
+    }
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn secret_headers() {
+        assert!(is_secret_header("Set-Cookie"));
+        assert!(!is_secret_header("content-type"));
+    }
+}

@@ -1,0 +1,357 @@
+//! ureq's extension points, filled with the probe's own parts: a resolver that honours the
+//! deadline and `-4`/`-6`, and a connector that dials TCP or a Unix socket and wraps TLS with
+//! the probe's one TLS configuration (SNI override, client certificate, `--cert-min-days`).
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
+};
+
+use crate::check::Timed;
+use crate::deadline::Deadline;
+use crate::error::{Error, Phase};
+use crate::net::{self, IpFamily};
+use crate::probe::Probe;
+use crate::target::{Target, TargetKind};
+
+/// How far a request got, so that a timeout names its phase, and what `-v` reports.
+#[derive(Debug)]
+pub(crate) struct Progress {
+    pub phase: Phase,
+    pub tls_name: String,
+    pub notes: Vec<String>,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            phase: Phase::Resolve,
+            tls_name: String::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+fn ours(e: Error) -> ureq::Error {
+    ureq::Error::Other(Box::new(e))
+}
+
+#[derive(Debug)]
+pub(crate) struct ProbeResolver {
+    family: IpFamily,
+    deadline: Deadline,
+    unix: bool,
+}
+
+impl ProbeResolver {
+    pub(crate) fn new(family: IpFamily, deadline: Deadline, unix: bool) -> ProbeResolver {
+        ProbeResolver {
+            family,
+            deadline,
+            unix,
+        }
+    }
+}
+
+impl Resolver for ProbeResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        _: &Config,
+        _: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut out = self.empty();
+        if self.unix {
+            // The connector dials the socket; ureq still wants an address to hand it.
+            out.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80));
+            return Ok(out);
+        }
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        for addr in net::resolve(host, port, self.family, &self.deadline)
+            .map_err(ours)?
+            .into_iter()
+            .take(16)
+        {
+            out.push(addr);
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) struct ProbeConnector {
+    unix: Option<String>,
+    #[cfg(feature = "tls")]
+    tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+        String,
+    )>,
+    #[cfg(feature = "tls")]
+    tls_settings: crate::tls::TlsSettings,
+    deadline: Deadline,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl fmt::Debug for ProbeConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeConnector")
+            .field("unix", &self.unix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProbeConnector {
+    pub(crate) fn new(
+        probe: &Probe,
+        target: &Target,
+        tls: bool,
+        host: &str,
+        deadline: Deadline,
+        progress: Arc<Mutex<Progress>>,
+    ) -> Result<ProbeConnector, Error> {
+        let unix =
+            (target.kind() == TargetKind::HttpUnix).then(|| target.socket_path().to_string());
+        #[cfg(feature = "tls")]
+        let tls = if tls {
+            let config = probe.tls_config(crate::probe::TlsUse::Https)?;
+            let name = probe.tls_name(host);
+            let server_name = crate::tls::server_name(&name)?;
+            if let Ok(mut p) = progress.lock() {
+                p.tls_name = name.clone();
+            }
+            Some((config, server_name, name))
+        } else {
+            None
+        };
+        #[cfg(not(feature = "tls"))]
+        let _ = (tls, host, probe);
+        Ok(ProbeConnector {
+            unix,
+            #[cfg(feature = "tls")]
+            tls,
+            #[cfg(feature = "tls")]
+            tls_settings: probe.s.tls.clone(),
+            deadline,
+            progress,
+        })
+    }
+
+    fn set_phase(&self, phase: Phase) {
+        if let Ok(mut p) = self.progress.lock() {
+            p.phase = phase;
+        }
+    }
+
+    fn note(&self, note: String) {
+        if let Ok(mut p) = self.progress.lock() {
+            p.notes.push(note);
+        }
+    }
+}
+
+impl<In: Transport> Connector<In> for ProbeConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let buffers = || {
+            LazyBuffers::new(
+                details.config.input_buffer_size(),
+                details.config.output_buffer_size(),
+            )
+        };
+        let transport: Box<dyn Transport> = match chained {
+            // A tunnel through --proxy, already open.
+            Some(tunnel) => tunnel.boxed(),
+            None => {
+                self.set_phase(Phase::Connect);
+                if let Some(path) = &self.unix {
+                    let stream = crate::check::unix::connect(path, &self.deadline).map_err(ours)?;
+                    self.note(format!("connected to {path}"));
+                    Box::new(StreamTransport {
+                        stream,
+                        buffers: buffers(),
+                    })
+                } else {
+                    let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
+                    let (stream, addr) = net::connect(&addrs, &self.deadline).map_err(ours)?;
+                    self.note(format!("connected to {addr}"));
+                    Box::new(StreamTransport {
+                        stream,
+                        buffers: buffers(),
+                    })
+                }
+            }
+        };
+        #[cfg(feature = "tls")]
+        let transport = match &self.tls {
+            // Only the target's own connection: a connection to the proxy stays plain.
+            Some((config, name, shown)) if details.uri.scheme_str() == Some("https") => {
+                self.set_phase(Phase::Tls);
+                self.wrap_tls(transport, details, config.clone(), name.clone(), shown)?
+            }
+            _ => transport,
+        };
+        self.set_phase(Phase::Response);
+        Ok(Some(transport))
+    }
+}
+
+#[cfg(feature = "tls")]
+impl ProbeConnector {
+    fn wrap_tls(
+        &self,
+        transport: Box<dyn Transport>,
+        details: &ConnectionDetails,
+        config: Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+        shown: &str,
+    ) -> Result<Box<dyn Transport>, ureq::Error> {
+        use ureq::unversioned::transport::TransportAdapter;
+        let mut conn = rustls::ClientConnection::new(config, name)
+            .map_err(|e| ours(crate::tls::describe(&e, shown)))?;
+        let mut sock = TransportAdapter::new(transport, details.current_time.clone());
+        sock.set_timeout(details.timeout);
+        crate::tls::handshake(&mut conn, &mut sock, shown, &self.deadline).map_err(ours)?;
+        let mut notes = Vec::new();
+        let checked = crate::tls::after_handshake(&conn, &self.tls_settings, shown, &mut notes);
+        for n in notes {
+            self.note(n);
+        }
+        checked.map_err(ours)?;
+        let buffers = LazyBuffers::new(
+            details.config.input_buffer_size(),
+            details.config.output_buffer_size(),
+        );
+        Ok(Box::new(TlsTransport {
+            buffers,
+            stream: rustls::StreamOwned::new(conn, sock),
+        }))
+    }
+}
+
+/// A plain stream (TCP or Unix) as a ureq transport.
+struct StreamTransport<S> {
+    stream: S,
+    buffers: LazyBuffers,
+}
+
+impl<S> fmt::Debug for StreamTransport<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StreamTransport")
+    }
+}
+
+/// The time left for the next read or write; ureq hands a zero when its deadline has passed.
+fn time_left(timeout: NextTimeout) -> Result<std::time::Duration, ureq::Error> {
+    match timeout.not_zero() {
+        Some(d) => Ok(*d),
+        None => Err(ureq::Error::Timeout(timeout.reason)),
+    }
+}
+
+fn io_timeout(e: io::Error, timeout: NextTimeout) -> ureq::Error {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ureq::Error::Timeout(timeout.reason),
+        _ => ureq::Error::Io(e),
+    }
+}
+
+impl<S: Timed + Send + Sync + 'static> Transport for StreamTransport<S> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.stream.set_timeouts(time_left(timeout)?)?;
+        let output = &self.buffers.output()[..amount];
+        self.stream
+            .write_all(output)
+            .map_err(|e| io_timeout(e, timeout))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.stream.set_timeouts(time_left(timeout)?)?;
+        let input = self.buffers.input_append_buf();
+        let n = loop {
+            match self.stream.read(input) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(|e| io_timeout(e, timeout))?,
+            }
+        };
+        self.buffers.input_appended(n);
+        Ok(n > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        // Connections are never pooled: every check opens its own.
+        true
+    }
+}
+
+#[cfg(feature = "tls")]
+struct TlsTransport {
+    buffers: LazyBuffers,
+    stream: rustls::StreamOwned<
+        rustls::ClientConnection,
+        ureq::unversioned::transport::TransportAdapter,
+    >,
+}
+
+#[cfg(feature = "tls")]
+impl fmt::Debug for TlsTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TlsTransport")
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Transport for TlsTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let output = &self.buffers.output()[..amount];
+        self.stream.write_all(output)?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let input = self.buffers.input_append_buf();
+        let n = self.stream.read(input)?;
+        self.buffers.input_appended(n);
+        Ok(n > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        true
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
+}

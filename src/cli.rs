@@ -1,0 +1,574 @@
+//! The command line of the `healthprobe` binary, and the helper that gives an app's own binary a
+//! `healthcheck` subcommand with the same flags, output and exit codes.
+//!
+//! This module prints and exits: it is the shell around the library, compiled only with the
+//! `cli` feature.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+
+use crate::deadline::Deadline;
+use crate::duration::format_duration;
+use crate::error::Error;
+use crate::expand::expand_env;
+use crate::net::IpFamily;
+use crate::probe::Probe;
+use crate::report::Report;
+use crate::target::Target;
+use crate::{StatusList, parse_duration};
+
+/// Exit code of a healthy run.
+pub const EXIT_HEALTHY: u8 = 0;
+/// Exit code of everything else: unhealthy, timed out, bad usage, internal error. Never 2,
+/// which Docker reserves.
+pub const EXIT_UNHEALTHY: u8 = 1;
+
+/// The watchdog ends the process this long after the deadline, should anything block past it.
+const GRACE: Duration = Duration::from_millis(150);
+
+#[derive(FromArgs)]
+/// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
+/// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://.
+struct Args {
+    /// deadline for the whole run, all targets together: 250ms, 2s, 1m30s or bare seconds (default 5s, or HEALTHPROBE_TIMEOUT)
+    #[argh(option, short = 't')]
+    timeout: Option<String>,
+
+    /// healthy when any target is (default: all must be)
+    #[argh(switch)]
+    any: bool,
+
+    /// print nothing when healthy
+    #[argh(switch, short = 'q')]
+    quiet: bool,
+
+    /// add the address, tls details, response status line and headers
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+
+    /// output format: text or json (one object on one line)
+    #[argh(option, default = "String::from(\"text\")")]
+    format: String,
+
+    /// http method (default GET)
+    #[argh(option, short = 'X')]
+    method: Option<String>,
+
+    /// request header 'Name: value' (repeatable; also grpc metadata; Host also sets the tls name)
+    #[argh(option, short = 'H')]
+    header: Vec<String>,
+
+    /// accepted statuses: 200, 2xx, 200-204, 200,301-308 (default 200-399)
+    #[argh(option)]
+    status: Option<String>,
+
+    /// the body (first 64 KiB) contains this text
+    #[argh(option)]
+    body_contains: Option<String>,
+
+    /// the body (first 64 KiB) matches this regex
+    #[argh(option)]
+    body_matches: Option<String>,
+
+    /// do not follow redirects (default: follow same-host redirects, at most 10)
+    #[argh(switch)]
+    no_follow: bool,
+
+    /// send 'Authorization: Bearer <file contents, trimmed>'
+    #[argh(option)]
+    bearer_file: Option<String>,
+
+    /// use this http proxy (proxy environment variables are always ignored)
+    #[argh(option)]
+    proxy: Option<String>,
+
+    /// skip certificate verification
+    #[argh(switch, short = 'k')]
+    insecure: bool,
+
+    /// trust the CA certificates in this PEM file instead of the system or bundled roots
+    #[argh(option)]
+    ca_file: Option<String>,
+
+    /// client certificate (PEM) for mTLS
+    #[argh(option)]
+    cert: Option<String>,
+
+    /// client private key (PEM) for mTLS
+    #[argh(option)]
+    key: Option<String>,
+
+    /// tls server name (SNI) to send and verify
+    #[argh(option)]
+    server_name: Option<String>,
+
+    /// fail when the server certificate expires within this many days
+    #[argh(option)]
+    cert_min_days: Option<String>,
+
+    /// tcp/tls/unix: send this text first (\r \n \t \\ escapes)
+    #[argh(option)]
+    send: Option<String>,
+
+    /// tcp/tls/unix: the reply must contain this text
+    #[argh(option)]
+    expect: Option<String>,
+
+    /// file: modified within this duration
+    #[argh(option)]
+    max_age: Option<String>,
+
+    /// retry until healthy or this duration has passed; each attempt has --timeout
+    #[argh(option)]
+    wait: Option<String>,
+
+    /// between attempts under --wait (default 1s)
+    #[argh(option)]
+    interval: Option<String>,
+
+    /// only IPv4
+    #[argh(switch, short = '4')]
+    ipv4: bool,
+
+    /// only IPv6
+    #[argh(switch, short = '6')]
+    ipv6: bool,
+
+    /// print the version and exit
+    #[argh(switch, short = 'V')]
+    version: bool,
+
+    /// targets (default: HEALTHPROBE_TARGETS); after `--`, a command to exec once healthy
+    #[argh(positional)]
+    targets: Vec<String>,
+}
+
+/// What the command line asks for, validated before any I/O.
+struct Plan {
+    probe: Probe,
+    targets: Vec<Target>,
+    wait: Option<Duration>,
+    interval: Duration,
+    quiet: bool,
+    verbose: bool,
+    json: bool,
+    command: Vec<OsString>,
+}
+
+/// Runs the `healthprobe` command line with the process's arguments and returns the exit code.
+pub fn main() -> std::process::ExitCode {
+    let mut args = std::env::args_os();
+    let name = args.next().unwrap_or_else(|| "healthprobe".into());
+    std::process::ExitCode::from(run(&name.to_string_lossy(), args.collect()))
+}
+
+/// Gives an app's own binary a health-check subcommand: call it first thing in `main`.
+///
+/// When the first argument is `name` (e.g. `healthcheck`), it runs the `healthprobe` command line
+/// with the arguments that follow — same flags, same output, same exit codes — and exits the
+/// process. Otherwise it returns, and the app goes on.
+///
+/// ```no_run
+/// fn main() {
+///     healthprobe::cli::run_subcommand_if("healthcheck");
+///     // ... the app itself ...
+/// }
+/// ```
+///
+/// The image then needs no second binary:
+/// `HEALTHCHECK CMD ["/app", "healthcheck", "http://127.0.0.1:8080/health"]`.
+pub fn run_subcommand_if(name: &str) {
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|first| first == name) {
+        install_panic_hook();
+        let code = run(name, args.collect());
+        let _ = std::io::stdout().flush();
+        std::process::exit(i32::from(code));
+    }
+}
+
+/// Turns any panic into one line on stderr and exit code 1 (a panic would otherwise exit 101,
+/// or abort with 134 under `panic = "abort"`; Docker reads both merely as unhealthy, with no
+/// reason). The hook runs before an abort.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = format!("healthprobe: internal error: {what}{at}").replace(['\n', '\r'], " ");
+        let _ = writeln!(std::io::stderr(), "{line}");
+        std::process::exit(i32::from(EXIT_UNHEALTHY));
+    }));
+}
+
+/// Runs the command line (`args` without the program name) and returns the exit code; prints
+/// the report or the usage error. Execs the command after `--` when healthy.
+pub fn run(program: &str, args: Vec<OsString>) -> u8 {
+    let args = match args
+        .into_iter()
+        .map(|a| a.into_string())
+        .collect::<Result<Vec<String>, _>>()
+    {
+        Ok(args) => args,
+        Err(bad) => return usage_error(&format!("argument {bad:?} is not valid UTF-8")),
+    };
+    // `-- COMMAND ARG...`: everything after the first `--` is the command, untouched by argh.
+    let (ours, command) = match args.iter().position(|a| a == "--") {
+        Some(i) => (
+            &args[..i],
+            args[i + 1..].iter().map(OsString::from).collect(),
+        ),
+        None => (&args[..], Vec::new()),
+    };
+    let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+    let parsed = match Args::from_args(&[program], &ours) {
+        Ok(parsed) => parsed,
+        Err(early) => {
+            if early.status.is_ok() {
+                print!("{}", early.output);
+                return EXIT_HEALTHY;
+            }
+            let first = early.output.lines().next().unwrap_or("invalid arguments");
+            return usage_error(&format!("{first} (see --help)"));
+        }
+    };
+    if parsed.version {
+        println!("healthprobe {}", crate::VERSION_LINE);
+        return EXIT_HEALTHY;
+    }
+    let plan = match plan(parsed, command) {
+        Ok(plan) => plan,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    execute(plan)
+}
+
+fn usage_error(message: &str) -> u8 {
+    let _ = writeln!(std::io::stderr(), "healthprobe: {message}");
+    EXIT_UNHEALTHY
+}
+
+fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
+    let duration =
+        |flag: &str, v: &str| parse_duration(v).map_err(|e| Error::usage(format!("{flag}: {e}")));
+    let timeout = match (
+        a.timeout,
+        std::env::var("HEALTHPROBE_TIMEOUT")
+            .ok()
+            .filter(|v| !v.is_empty()),
+    ) {
+        (Some(t), _) => duration("--timeout", &t)?,
+        (None, Some(t)) => duration("HEALTHPROBE_TIMEOUT", &t)?,
+        (None, None) => crate::probe::DEFAULT_TIMEOUT,
+    };
+    if a.format != "text" && a.format != "json" {
+        return Err(Error::usage(format!(
+            "--format {:?}: expected text or json",
+            a.format
+        )));
+    }
+    if a.ipv4 && a.ipv6 {
+        return Err(Error::usage("-4 and -6 exclude each other"));
+    }
+    let mut b = Probe::builder()
+        .timeout(timeout)
+        .any(a.any)
+        .follow_redirects(!a.no_follow)
+        .tls_insecure(a.insecure);
+    if let Some(m) = a.method {
+        b = b.method(m);
+    }
+    for h in &a.header {
+        let (name, value) = h.split_once(':').ok_or_else(|| {
+            Error::usage(format!(
+                "--header {:?}: expected 'Name: value'",
+                redact_header(h)
+            ))
+        })?;
+        b = b.header(name.trim(), expand_env(value.trim())?);
+    }
+    if let Some(s) = a.status {
+        b = b.statuses(s.parse::<StatusList>()?);
+    }
+    if let Some(t) = a.body_contains {
+        b = b.body_contains(t);
+    }
+    if let Some(r) = a.body_matches {
+        b = b.body_matches(r);
+    }
+    if let Some(f) = a.bearer_file {
+        b = b.bearer_file(f);
+    }
+    if let Some(p) = a.proxy {
+        b = b.proxy(expand_env(&p)?);
+    }
+    if let Some(f) = a.ca_file {
+        b = b.tls_ca_file(f);
+    }
+    if let Some(f) = a.cert {
+        b = b.tls_cert(f);
+    }
+    if let Some(f) = a.key {
+        b = b.tls_key(f);
+    }
+    if let Some(n) = a.server_name {
+        b = b.tls_server_name(n);
+    }
+    if let Some(d) = a.cert_min_days {
+        let days = d.trim().parse::<u32>().map_err(|_| {
+            Error::usage(format!(
+                "--cert-min-days {d:?}: expected a whole number of days"
+            ))
+        })?;
+        b = b.tls_cert_min_days(days);
+    }
+    if let Some(s) = a.send {
+        b = b.send(s);
+    }
+    if let Some(e) = a.expect {
+        b = b.expect(e);
+    }
+    if let Some(m) = a.max_age {
+        b = b.max_age(duration("--max-age", &m)?);
+    }
+    if a.ipv4 {
+        b = b.ip_family(IpFamily::V4);
+    } else if a.ipv6 {
+        b = b.ip_family(IpFamily::V6);
+    }
+    let wait = a.wait.map(|w| duration("--wait", &w)).transpose()?;
+    let interval = match a.interval {
+        Some(i) => duration("--interval", &i)?,
+        None => Duration::from_secs(1),
+    };
+    let raw_targets: Vec<String> = if a.targets.is_empty() {
+        std::env::var("HEALTHPROBE_TARGETS")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    } else {
+        a.targets
+    };
+    if raw_targets.is_empty() {
+        return Err(Error::usage(
+            "no target given: pass one (e.g. http://127.0.0.1:8080/health) or set HEALTHPROBE_TARGETS",
+        ));
+    }
+    let targets = raw_targets
+        .iter()
+        .map(|t| Ok(expand_env(t)?.parse::<Target>()?))
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Plan {
+        probe: b.build()?,
+        targets,
+        wait,
+        interval,
+        quiet: a.quiet,
+        verbose: a.verbose,
+        json: a.format == "json",
+        command,
+    })
+}
+
+/// `Authorization: Bearer x` → `Authorization: [redacted]`, for messages about a header.
+fn redact_header(h: &str) -> String {
+    match h.split_once(':') {
+        Some((name, _)) if crate::check::is_secret_header(name.trim()) => {
+            format!("{name}: [redacted]")
+        }
+        _ => h.to_string(),
+    }
+}
+
+fn execute(plan: Plan) -> u8 {
+    let timeout = plan.probe.timeout();
+    let started = Instant::now();
+    // The deadline is enforced a second time, from outside the checks: should anything block
+    // past it (getaddrinfo has no timeout of its own), the process still ends, with a reason.
+    let overall = plan.wait.unwrap_or(Duration::ZERO) + timeout;
+    start_watchdog(overall + GRACE, &plan, timeout);
+
+    let report = loop {
+        let report = plan
+            .probe
+            .run_until(&plan.targets, Deadline::after(timeout));
+        let Some(wait) = plan.wait else { break report };
+        if report.is_healthy() || started.elapsed() >= wait {
+            break report;
+        }
+        if plan.verbose {
+            let mut err = std::io::stderr().lock();
+            for c in report.checks().iter().filter(|c| !c.is_healthy()) {
+                let _ = writeln!(
+                    err,
+                    "waiting   {}  {}  {}ms",
+                    c.target(),
+                    c.reason(),
+                    c.elapsed().as_millis()
+                );
+            }
+        }
+        let left = wait.saturating_sub(started.elapsed());
+        std::thread::sleep(plan.interval.min(left));
+    };
+
+    let healthy = report.is_healthy();
+    if !(healthy && plan.quiet) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(render(&report, plan.json, plan.verbose).as_bytes());
+        let _ = out.flush();
+    }
+    if !healthy {
+        return EXIT_UNHEALTHY;
+    }
+    if let Some((program, args)) = plan.command.split_first() {
+        // Replace this process: the app becomes PID 1 when the probe was, with no shell and no
+        // fork. `exec` returns only on failure.
+        use std::os::unix::process::CommandExt;
+        let e = std::process::Command::new(program).args(args).exec();
+        let _ = writeln!(
+            std::io::stderr(),
+            "healthprobe: cannot run {}: {}",
+            program.to_string_lossy(),
+            crate::net::io_reason(&e)
+        );
+        return EXIT_UNHEALTHY;
+    }
+    EXIT_HEALTHY
+}
+
+fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
+    let targets: Vec<String> = plan.targets.iter().map(ToString::to_string).collect();
+    let json = plan.json;
+    let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+        std::thread::sleep(after);
+        let reason = format!("timed out after {} (the check did not return)", format_duration(timeout));
+        let mut line = String::new();
+        for t in &targets {
+            if json {
+                line = format!(
+                    "{{\"healthy\":false,\"targets\":[{{\"target\":{},\"healthy\":false,\"reason\":{}}}]}}\n",
+                    json_string(t),
+                    json_string(&reason)
+                );
+                break;
+            }
+            line.push_str(&format!("unhealthy {t}  {reason}\n"));
+        }
+        let mut out = std::io::stdout();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+        std::process::exit(i32::from(EXIT_UNHEALTHY));
+    });
+    if spawned.is_err() {
+        // Without a thread to spare, the checks' own deadlines are all there is.
+    }
+}
+
+/// The report as printed: one line per target (text), or one JSON object on one line.
+fn render(report: &Report, json: bool, verbose: bool) -> String {
+    if json {
+        return render_json(report, verbose);
+    }
+    let mut out = String::new();
+    for c in report.checks() {
+        let word = if c.is_healthy() {
+            "healthy"
+        } else {
+            "unhealthy"
+        };
+        out.push_str(&format!(
+            "{word:<9} {}  {}  {}ms\n",
+            c.target(),
+            c.reason(),
+            c.elapsed().as_millis()
+        ));
+        if verbose {
+            for d in c.details() {
+                out.push_str(&format!("  {d}\n"));
+            }
+        }
+    }
+    out
+}
+
+fn render_json(report: &Report, verbose: bool) -> String {
+    let mut out = format!("{{\"healthy\":{},\"targets\":[", report.is_healthy());
+    for (i, c) in report.checks().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            "{{\"target\":{},\"kind\":\"{}\",\"healthy\":{}",
+            json_string(c.target()),
+            c.kind().scheme(),
+            c.is_healthy()
+        ));
+        if let Some(s) = c.status() {
+            out.push_str(&format!(",\"status\":{s}"));
+        }
+        out.push_str(&format!(
+            ",\"reason\":{},\"elapsed_ms\":{}",
+            json_string(c.reason()),
+            c.elapsed().as_millis()
+        ));
+        if verbose {
+            let details: Vec<String> = c.details().iter().map(|d| json_string(d)).collect();
+            out.push_str(&format!(",\"details\":[{}]", details.join(",")));
+        }
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    out
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn secret_header_redacted_in_messages() {
+        assert_eq!(
+            redact_header("Authorization Bearer x"),
+            "Authorization Bearer x"
+        );
+        assert_eq!(
+            redact_header("authorization: Bearer x"),
+            "authorization: [redacted]"
+        );
+    }
+}

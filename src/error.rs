@@ -1,0 +1,193 @@
+//! The one error type of the crate, and the parse error for values given as text.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::duration::format_duration;
+
+/// Why a check failed or could not run.
+///
+/// The message is one short lowercase line meant for a person: it names what was expected and
+/// what was seen, and never holds a response body or a credential.
+/// Match on [`Error::kind`] to act on the cause.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// What kind of failure an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A target, option or setting is invalid (a usage error): nothing was attempted.
+    Usage,
+    /// A file the check needs (CA, bearer token, client certificate) could not be read.
+    File,
+    /// The deadline ran out; the message names the phase.
+    Timeout,
+    /// The host name did not resolve to an address of the allowed family.
+    Resolve,
+    /// No connection could be opened (refused, unreachable).
+    Connect,
+    /// The TLS handshake failed or the certificate was not accepted.
+    Tls,
+    /// The peer broke the protocol (an invalid HTTP response, a reset mid-response).
+    Protocol,
+    /// The peer answered, but not with what was expected (status, body, reply text, service state).
+    Unhealthy,
+    /// The target needs a cargo feature that was compiled out.
+    Unsupported,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Usage, message)
+    }
+
+    pub(crate) fn unhealthy(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Unhealthy, message)
+    }
+
+    /// A timeout that names the phase it happened in, e.g.
+    /// `timed out after 2s while connecting`.
+    pub(crate) fn timeout(budget: Duration, phase: Phase) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "timed out after {} {}",
+                format_duration(budget),
+                phase.describe()
+            ),
+        )
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// Whether the deadline ran out.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == ErrorKind::Timeout
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        Error::usage(e.to_string())
+    }
+}
+
+/// The phase of a check a deadline ran out in, as ureq names its `Timeout` phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Resolve,
+    Connect,
+    Tls,
+    Request,
+    Response,
+    Body,
+    Reply,
+}
+
+impl Phase {
+    fn describe(self) -> &'static str {
+        match self {
+            Phase::Resolve => "while resolving the host",
+            Phase::Connect => "while connecting",
+            Phase::Tls => "during the tls handshake",
+            Phase::Request => "while sending the request",
+            Phase::Response => "while reading the response",
+            Phase::Body => "while reading the body",
+            Phase::Reply => "while waiting for the reply",
+        }
+    }
+}
+
+/// A value given as text (a target, a duration, a status list, a header) that does not parse.
+///
+/// It keeps the input and says what was expected, e.g.
+/// `invalid duration "5x": expected a number with a unit (250ms, 2s, 1m30s) or bare seconds`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    what: &'static str,
+    input: String,
+    expected: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(what: &'static str, input: &str, expected: impl Into<String>) -> ParseError {
+        ParseError {
+            what,
+            input: input.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    /// What was being parsed: `target`, `duration`, `status list`, `header`, ….
+    pub fn what(&self) -> &str {
+        self.what
+    }
+
+    /// The text that did not parse (userinfo of URLs removed).
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// What was expected instead.
+    pub fn expected(&self) -> &str {
+        &self.expected
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} {:?}: {}",
+            self.what, self.input, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Error>();
+        assert_send_sync::<ParseError>();
+        assert!(std::mem::size_of::<Error>() <= 32);
+    }
+
+    #[test]
+    fn timeout_names_phase() {
+        let e = Error::timeout(Duration::from_secs(2), Phase::Connect);
+        assert_eq!(e.to_string(), "timed out after 2s while connecting");
+        assert!(e.is_timeout());
+    }
+}

@@ -1,0 +1,90 @@
+//! Health checks for containers that have no shell: HTTP, HTTPS, TCP, TLS, Unix sockets and
+//! heartbeat files, each with one deadline and a verdict you can trust.
+//!
+//! ```no_run
+//! use healthprobe::Probe;
+//!
+//! let probe = Probe::builder().timeout(std::time::Duration::from_secs(2)).build()?;
+//! let report = probe.run(&["http://127.0.0.1:8080/health".parse()?]);
+//! println!("{}", report.checks()[0].reason());
+//! # Ok::<(), healthprobe::Error>(())
+//! ```
+//!
+//! The `healthprobe` binary is a thin shell over this library: a Docker `HEALTHCHECK` runs it,
+//! and it exits 0 when every target is healthy and 1 otherwise.
+//!
+//! # Targets
+//! The scheme picks the check (see [`TargetKind`]): `http://HOST[:PORT][/PATH]` and `https://…`
+//! (healthy on an accepted status, default `200-399`), `tcp://HOST:PORT` (a connection opens),
+//! `tls://HOST:PORT` (a verified handshake), `unix:///PATH`, `http+unix://%2FSOCKET/PATH`,
+//! and `file:///PATH` (exists, and with [`ProbeBuilder::max_age`], is fresh). Every resolved
+//! address is tried in turn within the deadline; `localhost` means both loopbacks.
+//!
+//! # Deadlines
+//! [`ProbeBuilder::timeout`] is one deadline for a whole run, all targets together: name
+//! resolution, connect, TLS, request and body. Every blocking call gets the time left, and a
+//! timeout names the phase it ran out in (`timed out after 2s while connecting`).
+//!
+//! # TLS
+//! Certificates are verified by default against the bundled Mozilla roots, so HTTPS works in an
+//! image with no CA bundle. `SSL_CERT_FILE`/`SSL_CERT_DIR` replace them when set, and
+//! [`ProbeBuilder::tls_ca_file`] replaces both. See the `tls_*` settings of [`ProbeBuilder`].
+//!
+//! # Features
+//! - `cli` (default): the `healthprobe` binary and [`cli::run_subcommand_if`], via argh.
+//! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
+//!
+//! With `default-features = false` the library still checks `http://`, `tcp://`, `unix://`,
+//! `http+unix://` and `file://` targets; a target that needs a feature compiled out fails with
+//! an [`ErrorKind::Unsupported`] error naming the feature.
+//!
+//! # Exit codes
+//! The binary exits 0 when the run is healthy and 1 for anything else — a failed check, a
+//! timeout, bad usage, an unreadable file, a panic. Never 2, which Docker reserves.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod check;
+mod deadline;
+mod duration;
+mod error;
+mod expand;
+mod net;
+mod probe;
+mod report;
+mod status;
+mod target;
+#[cfg(feature = "tls")]
+mod tls;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+
+pub use duration::parse_duration;
+pub use error::{Error, ErrorKind, ParseError};
+pub use expand::expand_env;
+pub use net::IpFamily;
+pub use probe::{DEFAULT_TIMEOUT, Probe, ProbeBuilder};
+pub use report::{CheckReport, Report};
+pub use status::StatusList;
+pub use target::{Target, TargetKind};
+
+/// `VERSION (features)`, as `healthprobe --version` prints it.
+pub(crate) const VERSION_LINE: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("HEALTHPROBE_BUILD_INFO"),
+    ")"
+);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reports_are_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::Report>();
+        assert_send_sync::<crate::CheckReport>();
+        assert_send_sync::<crate::Probe>();
+    }
+}

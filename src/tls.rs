@@ -1,0 +1,552 @@
+//! The one TLS configuration of a probe: trust (bundled roots, `--ca-file`, `SSL_CERT_FILE`),
+//! client certificate, verification switch, and the name verified. Built once, then shared by
+//! `https://`, `tls://` and `grpcs://` checks, each adding its ALPN protocol.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+
+use crate::error::{Error, ErrorKind};
+
+/// TLS settings as given by the user; turned into a rustls config once, when a check needs it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsSettings {
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub cert_min_days: Option<u32>,
+}
+
+/// Where the trusted roots came from, for `-v` and the README's precedence table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trust {
+    CaFile,
+    SslCertFile,
+    SslCertDir,
+    Bundled,
+    Insecure,
+}
+
+pub(crate) struct Built {
+    pub config: Arc<ClientConfig>,
+    pub trust: Trust,
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Built")
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Builds the client config for one ALPN protocol list (`http/1.1` for https, `h2` for grpcs,
+/// none for `tls://`).
+pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Built, Error> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
+    let (builder, trust) = if settings.insecure {
+        let verifier = Arc::new(NoVerifier(provider.signature_verification_algorithms));
+        (
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(verifier),
+            Trust::Insecure,
+        )
+    } else {
+        let (roots, trust) = roots(settings)?;
+        (builder.with_root_certificates(roots), trust)
+    };
+    let mut config = match (&settings.cert, &settings.key) {
+        (Some(cert), Some(key)) => {
+            let chain = read_certs(cert, "--cert")?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, "--key", e))?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| {
+                Error::usage(format!(
+                    "--cert and --key do not make a client certificate: {e}"
+                ))
+            })?
+        }
+        (None, None) => builder.with_no_client_auth(),
+        _ => return Err(Error::usage("--cert and --key go together")),
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(Built {
+        config: Arc::new(config),
+        trust,
+    })
+}
+
+/// The trust store, by precedence: `--ca-file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
+/// (distroless images set these to their CA bundle), then the bundled Mozilla roots.
+fn roots(settings: &TlsSettings) -> Result<(RootCertStore, Trust), Error> {
+    let mut store = RootCertStore::empty();
+    if let Some(path) = &settings.ca_file {
+        add_pem_file(&mut store, path, "--ca-file")?;
+        return Ok((store, Trust::CaFile));
+    }
+    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+        add_pem_file(&mut store, &PathBuf::from(path), "SSL_CERT_FILE")?;
+        return Ok((store, Trust::SslCertFile));
+    }
+    if let Some(dir) = std::env::var_os("SSL_CERT_DIR").filter(|p| !p.is_empty()) {
+        // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
+        for dir in std::env::split_paths(&dir) {
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| file_error(&dir, "SSL_CERT_DIR", &e))?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_file() {
+                    if let Ok(iter) = CertificateDer::pem_file_iter(&path) {
+                        store.add_parsable_certificates(iter.flatten());
+                    }
+                }
+            }
+        }
+        if store.is_empty() {
+            return Err(Error::new(
+                ErrorKind::File,
+                "SSL_CERT_DIR holds no PEM certificates",
+            ));
+        }
+        return Ok((store, Trust::SslCertDir));
+    }
+    store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    Ok((store, Trust::Bundled))
+}
+
+fn add_pem_file(store: &mut RootCertStore, path: &PathBuf, what: &str) -> Result<(), Error> {
+    let certs = read_certs(path, what)?;
+    let (added, _) = store.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(Error::new(
+            ErrorKind::File,
+            format!("{what} {} holds no usable CA certificate", path.display()),
+        ));
+    }
+    Ok(())
+}
+
+fn read_certs(path: &PathBuf, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(path, what, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(path, what, e))?;
+    if certs.is_empty() {
+        return Err(Error::new(
+            ErrorKind::File,
+            format!("{what} {} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(certs)
+}
+
+fn pem_error(path: &PathBuf, what: &str, e: rustls::pki_types::pem::Error) -> Error {
+    match e {
+        rustls::pki_types::pem::Error::Io(io) => file_error(path, what, &io),
+        other => Error::new(
+            ErrorKind::File,
+            format!("{what} {}: not valid PEM ({other:?})", path.display()),
+        ),
+    }
+}
+
+fn file_error(path: &std::path::Path, what: &str, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::File,
+        format!(
+            "cannot read {what} {}: {}",
+            path.display(),
+            crate::net::io_reason(e)
+        ),
+    )
+}
+
+/// The name sent as SNI and verified: `--server-name`, else a `Host` header, else the target's
+/// host. IP addresses verify against the certificate's IP SANs.
+pub(crate) fn server_name(name: &str) -> Result<ServerName<'static>, Error> {
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    // A Host header may carry a port.
+    let bare = match bare.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host
+        }
+        _ => bare,
+    };
+    ServerName::try_from(bare.to_string())
+        .map_err(|_| Error::usage(format!("invalid tls server name {bare:?}")))
+}
+
+/// A rustls error in words a user can act on.
+pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
+    use rustls::AlertDescription as A;
+    let message = match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                format!(
+                    "certificate for {name} is signed by an unknown issuer (trust its CA with --ca-file)"
+                )
+            }
+            CertificateError::ExpiredContext { not_after, .. } => {
+                format!(
+                    "certificate for {name} expired {}",
+                    format_date(not_after.as_secs())
+                )
+            }
+            CertificateError::Expired => format!("certificate for {name} has expired"),
+            CertificateError::NotValidYetContext { not_before, .. } => {
+                format!(
+                    "certificate for {name} is not valid before {}",
+                    format_date(not_before.as_secs())
+                )
+            }
+            CertificateError::NotValidYet => format!("certificate for {name} is not valid yet"),
+            CertificateError::NotValidForNameContext { presented, .. } => {
+                let valid: Vec<&str> = presented
+                    .iter()
+                    .map(|s| s.trim_start_matches("DnsName(\"").trim_end_matches("\")"))
+                    .collect();
+                format!(
+                    "certificate is not valid for {name} (valid for {})",
+                    valid.join(", ")
+                )
+            }
+            CertificateError::NotValidForName => format!("certificate is not valid for {name}"),
+            CertificateError::BadSignature => format!("certificate for {name} has a bad signature"),
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                format!("certificate for {name} is not for server authentication")
+            }
+            other => format!("certificate for {name} was rejected: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => match alert {
+            A::CertificateRequired
+            | A::HandshakeFailure
+            | A::BadCertificate
+            | A::UnknownCA
+            | A::AccessDenied => {
+                format!(
+                    "tls handshake refused by the server ({}; client certificate required?)",
+                    alert_name(*alert)
+                )
+            }
+            other => format!(
+                "tls handshake refused by the server ({})",
+                alert_name(*other)
+            ),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "tls handshake failed: the peer does not speak TLS (a plaintext server?)".to_string()
+        }
+        rustls::Error::NoApplicationProtocol => {
+            "tls handshake failed: no common ALPN protocol".to_string()
+        }
+        other => format!("tls handshake failed: {other}"),
+    };
+    Error::new(ErrorKind::Tls, message)
+}
+
+fn alert_name(alert: rustls::AlertDescription) -> String {
+    // `CertificateRequired` → `certificate required`.
+    let raw = format!("{alert:?}");
+    let mut out = String::new();
+    for (i, c) in raw.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Checks `--cert-min-days` against the server's leaf certificate.
+pub(crate) fn check_min_days(
+    leaf: &CertificateDer<'_>,
+    min_days: u32,
+    name: &str,
+) -> Result<(), Error> {
+    let not_after = not_after(leaf).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Tls,
+            "cannot read the expiry date of the server certificate",
+        )
+    })?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let left_days = (not_after.saturating_sub(now)) / 86_400;
+    if not_after < now + u64::from(min_days) * 86_400 {
+        return Err(Error::new(
+            ErrorKind::Tls,
+            format!(
+                "certificate for {name} expires {} (in {left_days} days), expected at least {min_days} days",
+                format_date(not_after)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads `notAfter` (seconds since the epoch) from a DER certificate: the validity is the fifth
+/// field of the TBSCertificate (RFC 5280 §4.1). A short walk rather than an X.509 crate: this is
+/// all the probe needs from the certificate, and the parser would cost more bytes than it saves.
+pub(crate) fn not_after(cert: &[u8]) -> Option<u64> {
+    let (_, cert_body, _) = der(cert)?;
+    let (_, tbs, _) = der(cert_body)?;
+    let mut rest = tbs;
+    let (tag, _, after) = der(rest)?;
+    if tag == 0xa0 {
+        rest = after; // [0] EXPLICIT version
+    }
+    for _ in 0..3 {
+        rest = der(rest)?.2; // serialNumber, signature, issuer
+    }
+    let (_, validity, _) = der(rest)?;
+    let (_, _, after_not_before) = der(validity)?;
+    let (tag, time, _) = der(after_not_before)?;
+    let text = std::str::from_utf8(time).ok()?;
+    let (year, rest) = match tag {
+        0x17 => {
+            let yy: u64 = text.get(0..2)?.parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
+        }
+        0x18 => (text.get(0..4)?.parse().ok()?, text.get(4..)?),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<u64> { rest.get(i..i + 2)?.parse().ok() };
+    let days = days_from_civil(year as i64, field(0)?, field(2)?);
+    Some(days as u64 * 86_400 + field(4)? * 3600 + field(6)? * 60 + field(8)?)
+}
+
+/// One DER element: (tag, contents, what follows).
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *input.first()?;
+    let first = *input.get(1)? as usize;
+    let (len, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *input.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    Some((tag, input.get(header..end)?, input.get(end..)?))
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` of a time in seconds since the epoch.
+pub(crate) fn format_date(secs: u64) -> String {
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `--insecure`: accepts any certificate, still checks the handshake signatures.
+#[derive(Debug)]
+struct NoVerifier(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for NoVerifier {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(1_767_225_600), "2026-01-01");
+        assert_eq!(days_from_civil(2026, 1, 1) * 86_400, 1_767_225_600);
+    }
+
+    #[test]
+    fn server_name_strips_port_and_brackets() {
+        assert_eq!(
+            server_name("api.example.com:8443").unwrap().to_str(),
+            "api.example.com"
+        );
+        assert!(matches!(
+            server_name("[::1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("127.0.0.1").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+    }
+
+    #[test]
+    fn not_after_of_a_generated_certificate() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.test".into()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2031, 7, 4);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let secs = not_after(cert.der()).unwrap();
+        assert_eq!(format_date(secs), "2031-07-04");
+    }
+
+    #[test]
+    fn not_after_of_garbage_is_none() {
+        assert_eq!(not_after(&[0x30, 0x82, 0xff]), None);
+        assert_eq!(not_after(&[]), None);
+    }
+
+    #[test]
+    fn alert_names_are_words() {
+        assert_eq!(
+            alert_name(rustls::AlertDescription::CertificateRequired),
+            "certificate required"
+        );
+    }
+}
+
+/// Runs the handshake to completion over `io`, whose timeouts the caller has set.
+pub(crate) fn handshake(
+    conn: &mut rustls::ClientConnection,
+    io: &mut (impl std::io::Read + std::io::Write),
+    name: &str,
+    deadline: &crate::deadline::Deadline,
+) -> Result<(), Error> {
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(io) {
+            return Err(io_error(&e, name, deadline));
+        }
+    }
+    Ok(())
+}
+
+/// An I/O error met during or after a handshake: a rustls error inside it is described; a
+/// timeout names the phase.
+pub(crate) fn io_error(
+    e: &std::io::Error,
+    name: &str,
+    deadline: &crate::deadline::Deadline,
+) -> Error {
+    if let Some(tls) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        return describe(tls, name);
+    }
+    match e.kind() {
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+            deadline.expired(crate::error::Phase::Tls)
+        }
+        std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted => Error::new(
+            ErrorKind::Tls,
+            "tls handshake failed: the peer closed the connection (client certificate required?)",
+        ),
+        _ => Error::new(
+            ErrorKind::Tls,
+            format!("tls handshake failed: {}", crate::net::io_reason(e)),
+        ),
+    }
+}
+
+/// After the handshake: `--cert-min-days`, and what `-v` shows.
+pub(crate) fn after_handshake(
+    conn: &rustls::ClientConnection,
+    settings: &TlsSettings,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let leaf = conn.peer_certificates().and_then(|c| c.first());
+    if let Some(version) = conn.protocol_version() {
+        let alpn = conn
+            .alpn_protocol()
+            .map(|p| format!(", alpn {}", String::from_utf8_lossy(p)))
+            .unwrap_or_default();
+        let expiry = leaf
+            .and_then(|l| not_after(l))
+            .map(|t| format!(", certificate valid until {}", format_date(t)))
+            .unwrap_or_default();
+        notes.push(format!("tls {}{alpn}{expiry}", version_name(version)));
+    }
+    if let Some(days) = settings.cert_min_days {
+        let leaf =
+            leaf.ok_or_else(|| Error::new(ErrorKind::Tls, "the server sent no certificate"))?;
+        check_min_days(leaf, days, name)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn version_name(v: rustls::ProtocolVersion) -> &'static str {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "1.3",
+        rustls::ProtocolVersion::TLSv1_2 => "1.2",
+        _ => "(old version)",
+    }
+}

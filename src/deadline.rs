@@ -45,10 +45,6 @@ impl Deadline {
     pub(crate) fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }
-
-    pub(crate) fn end(&self) -> Instant {
-        self.end
-    }
 }
 
 #[cfg(test)]

@@ -652,13 +652,6 @@ impl Probe {
         }
     }
 
-    /// Where the trusted roots came from, once a TLS check has built its config.
-    pub(crate) fn tls_trust(&self) -> Option<crate::tls::Trust> {
-        [&self.https, &self.plain_tls]
-            .iter()
-            .find_map(|c| c.get().and_then(|r| r.as_ref().ok()).map(|b| b.trust))
-    }
-
     /// The name sent as SNI and verified: `--server-name`, else a `Host` header, else the
     /// target's host.
     pub(crate) fn tls_name(&self, host: &str) -> String {

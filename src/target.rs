@@ -134,15 +134,6 @@ impl Target {
     pub(crate) fn userinfo(&self) -> Option<&str> {
         self.userinfo.as_deref()
     }
-
-    /// `host:port` with IPv6 hosts in brackets, as in a URL authority.
-    pub(crate) fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
 }
 
 impl FromStr for Target {
@@ -367,7 +358,6 @@ mod tests {
     fn ipv6_literal() {
         let x = t("http://[::1]:8080/");
         assert_eq!((x.host(), x.port()), ("::1", 8080));
-        assert_eq!(x.authority(), "[::1]:8080");
     }
 
     #[test]

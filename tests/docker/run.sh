@@ -95,9 +95,15 @@ cleanup() {
     # shellcheck disable=SC2086
     [ -n "$ids" ] && d rm -f $ids >/dev/null 2>&1
     d rmi "$EMBED_IMAGE" "$EXAMPLE_IMAGE" "$PROBE_IMAGE" >/dev/null 2>&1
+    # Untagged stage images the legacy builder left (the stand-in "build" stage), made by this run.
+    local img
+    for img in $(d images -q --filter dangling=true); do
+        grep -qx "$img" "$work/dangling-before" 2>/dev/null || d rmi "$img" >/dev/null 2>&1
+    done
     rm -rf "$work"
     exit "$rc"
 }
+d images -q --filter dangling=true >"$work/dangling-before"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -375,6 +381,56 @@ else
         pass "--wait 2s with nothing listening: exit 1 after $((SECONDS - t))s, app not started: $(tail -n 1 <<<"$out")"
     else
         fail "--wait 2s with nothing listening: exit $rc after $((SECONDS - t))s: $out"
+    fi
+fi
+
+# ------------------------------------------------------------------------------------------------
+section "7. linux/arm64: the same Dockerfile with TARGETARCH=arm64"
+have_arm64_tools() {
+    rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl \
+        && command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64-static >/dev/null 2>&1
+}
+arm64="${HEALTHPROBE_DOCKER_ARM64:-auto}"
+if [ "$arm64" = 1 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static; } >/dev/null 2>&1
+fi
+if [ "$arm64" = 0 ] || { [ "$arm64" = auto ] && ! have_arm64_tools; }; then
+    skip "arm64: HEALTHPROBE_DOCKER_ARM64=${arm64} and/or no aarch64 toolchain (rustup target add aarch64-unknown-linux-musl; apt-get install gcc-aarch64-linux-gnu qemu-user-static)"
+else
+    t=$SECONDS
+    if [ -n "${HEALTHPROBE_DOCKER_BIN_DIR:-}" ] && [ -f "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe-arm64" ]; then
+        mkdir -p "$ctx/dist/linux-arm64" && cp "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe-arm64" "$ctx/dist/linux-arm64/healthprobe"
+    elif OUT="$ctx" TARGET_DIR="$ROOT/target" "$ROOT/scripts/dist.sh" arm64 >/dev/null; then
+        pass "arm64: cargo build --release --target aarch64-unknown-linux-musl --bin healthprobe ($((SECONDS - t))s)"
+    else
+        fail "arm64: cargo build for aarch64-unknown-linux-musl"
+    fi
+    bin="$ctx/dist/linux-arm64/healthprobe"
+    if [ -f "$bin" ]; then
+        machine="$(readelf -h "$bin" 2>/dev/null | sed -n 's/^ *Machine: *//p')"
+        if [ "$machine" = AArch64 ] && ! readelf -lW "$bin" | grep -q INTERP; then
+            pass "arm64: static AArch64 executable ($(stat -c %s "$bin") bytes)"
+        else
+            fail "arm64: $bin is '$machine' (or dynamic)"
+        fi
+        ARM_IMAGE="healthprobe-arm64:$RUN_ID"
+        if build --platform linux/arm64 -f "$ROOT/Dockerfile" --build-arg TARGETARCH=arm64 -t "$ARM_IMAGE" "$ctx" >/dev/null; then
+            pass "arm64: built the image ($(d image inspect -f '{{.Os}}/{{.Architecture}}, {{.Size}} bytes' "$ARM_IMAGE"))"
+            # Run the binary that is *in the image* under qemu, against the demo app on the host's loopback.
+            cid="$(d create --label "$LABEL" "$ARM_IMAGE")"
+            d cp "$cid:/healthprobe" "$work/healthprobe-arm64" && d rm "$cid" >/dev/null
+            port=$((20000 + RANDOM % 20000))
+            "$ctx/dist/linux-amd64/app" serve --listen "127.0.0.1:$port" 2>/dev/null & app_pid=$!
+            for _ in $(seq 25); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+            out="$(qemu-aarch64-static "$work/healthprobe-arm64" --timeout 2s "http://127.0.0.1:$port/health" 2>&1)"; rc=$?
+            if [ "$rc" = 0 ] && [[ "$out" == *healthy* ]]; then pass "arm64: under qemu-aarch64-static: $(tail -n 1 <<<"$out")"; else fail "arm64: under qemu: exit $rc: $out"; fi
+            out="$(qemu-aarch64-static "$work/healthprobe-arm64" --timeout 2s "tcp://127.0.0.1:1" 2>&1)"; rc=$?
+            if [ "$rc" = 1 ]; then pass "arm64: refused port -> exit 1: $out"; else fail "arm64: refused port: exit $rc: $out"; fi
+            kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null
+            d rmi "$ARM_IMAGE" >/dev/null 2>&1
+        else
+            fail "arm64: docker build --platform linux/arm64"
+        fi
     fi
 fi
 

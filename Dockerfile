@@ -14,7 +14,7 @@
 # TARGETARCH itself; the legacy builder does not, so pass `--build-arg TARGETARCH=amd64`.
 FROM scratch
 
-ARG TARGETARCH=amd64
+ARG TARGETARCH
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 

@@ -58,9 +58,13 @@ for arch in "${arches[@]}"; do
         *) say "unknown arch $arch (amd64|arm64)"; exit 1 ;;
     esac
     need_target "$triple"
-    # shellcheck disable=SC2086  # EXTRA_BINS is a list of cargo selectors
-    cargo build --release --target "$triple" --target-dir "$TARGET_DIR" \
-        --bin healthprobe ${EXTRA_BINS:-} >&2
+    # The published binary is built on its own, exactly as `cargo build --release --bin healthprobe`
+    # builds it (building it together with examples would unify dev-dependency features into it).
+    cargo build --release --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe >&2
+    if [ -n "${EXTRA_BINS:-}" ]; then
+        # shellcheck disable=SC2086  # EXTRA_BINS is a list of cargo selectors
+        cargo build --release --target "$triple" --target-dir "$TARGET_DIR" ${EXTRA_BINS} >&2
+    fi
     mkdir -p "$OUT/dist/linux-$arch"
     cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe"
     for sel in ${EXTRA_BINS:-}; do

@@ -64,13 +64,17 @@ build() { DOCKER_BUILDKIT=0 "$DOCKER" build -q "$@" 2> >(grep -v -e DEPRECATED -
 
 # ------------------------------------------------------------------------------------------------
 # Is there an engine?
+started_engine=0
 if ! timeout 10 "$DOCKER" info >/dev/null 2>&1 && [ "${HEALTHPROBE_DOCKER_START:-0}" = 1 ]; then
-    "$ROOT/scripts/dockerd.sh" start || true
+    # Our own engine, stopped again at the end (its data-root, and so the cached stand-in base
+    # images, stay on disk for the next run).
+    "$ROOT/scripts/dockerd.sh" start && started_engine=1
 fi
 if ! timeout 10 "$DOCKER" info >/dev/null 2>&1; then
     if [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ]; then
         loud "NO DOCKER ENGINE ANSWERS, and HEALTHPROBE_REQUIRE_DOCKER=1: the Docker tests FAIL." \
              "Start one with: scripts/dockerd.sh start"
+        [ "$started_engine" = 1 ] && "$ROOT/scripts/dockerd.sh" stop
         failed=1; summary; exit 1
     fi
     loud "NO DOCKER ENGINE ANSWERS: the Docker tests (tests/docker/run.sh) are SKIPPED." \
@@ -101,6 +105,7 @@ cleanup() {
         grep -qx "$img" "$work/dangling-before" 2>/dev/null || d rmi "$img" >/dev/null 2>&1
     done
     rm -rf "$work"
+    [ "$started_engine" = 1 ] && "$ROOT/scripts/dockerd.sh" stop
     exit "$rc"
 }
 d images -q --filter dangling=true >"$work/dangling-before"
@@ -414,10 +419,21 @@ else
             fail "arm64: $bin is '$machine' (or dynamic)"
         fi
         ARM_IMAGE="healthprobe-arm64:$RUN_ID"
-        if build --platform linux/arm64 -f "$ROOT/Dockerfile" --build-arg TARGETARCH=arm64 -t "$ARM_IMAGE" "$ctx" >/dev/null; then
-            pass "arm64: built the image ($(d image inspect -f '{{.Os}}/{{.Architecture}}, {{.Size}} bytes' "$ARM_IMAGE"))"
+        # BuildKit, which sets TARGETARCH from --platform itself. The legacy builder can't build a
+        # foreign-platform image FROM scratch (its intermediate images come out linux/amd64 and the
+        # next step refuses them). A docker CLI without buildx can't use BuildKit, so this takes
+        # Debian's docker.io client (20.10, BuildKit built in) when the one on PATH has no buildx.
+        bk_docker="$DOCKER"
+        "$DOCKER" buildx version >/dev/null 2>&1 || { [ -x /usr/bin/docker ] && bk_docker=/usr/bin/docker; }
+        if DOCKER_BUILDKIT=1 "$bk_docker" build -q --platform linux/arm64 -f "$ROOT/Dockerfile" -t "$ARM_IMAGE" "$ctx" >"$work/arm64-build.log" 2>&1; then
+            arch="$(d image inspect -f '{{.Os}}/{{.Architecture}}' "$ARM_IMAGE")"
+            if [ "$arch" = linux/arm64 ]; then
+                pass "arm64: DOCKER_BUILDKIT=1 docker build --platform linux/arm64 (TARGETARCH from the platform): $arch, $(d image inspect -f '{{.Size}}' "$ARM_IMAGE") bytes"
+            else
+                fail "arm64: the image is $arch"
+            fi
             # Run the binary that is *in the image* under qemu, against the demo app on the host's loopback.
-            cid="$(d create --label "$LABEL" "$ARM_IMAGE")"
+            cid="$(d create --label "$LABEL" "$ARM_IMAGE" 2>/dev/null)"
             d cp "$cid:/healthprobe" "$work/healthprobe-arm64" && d rm "$cid" >/dev/null
             port=$((20000 + RANDOM % 20000))
             "$ctx/dist/linux-amd64/app" serve --listen "127.0.0.1:$port" 2>/dev/null & app_pid=$!
@@ -429,7 +445,7 @@ else
             kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null
             d rmi "$ARM_IMAGE" >/dev/null 2>&1
         else
-            fail "arm64: docker build --platform linux/arm64"
+            fail "arm64: DOCKER_BUILDKIT=1 $bk_docker build --platform linux/arm64:"; sed 's/^/    | /' "$work/arm64-build.log" | tail -n 15
         fi
     fi
 fi

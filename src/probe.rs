@@ -22,6 +22,8 @@ pub struct Probe {
     pub(crate) https: OnceLock<Result<crate::tls::Built, Error>>,
     #[cfg(feature = "tls")]
     pub(crate) plain_tls: OnceLock<Result<crate::tls::Built, Error>>,
+    #[cfg(all(feature = "tls", feature = "grpc"))]
+    pub(crate) grpc_tls: OnceLock<Result<crate::tls::Built, Error>>,
 }
 
 /// The settings of a [`Probe`], validated by [`ProbeBuilder::build`].
@@ -383,6 +385,8 @@ impl ProbeBuilder {
             https: OnceLock::new(),
             #[cfg(feature = "tls")]
             plain_tls: OnceLock::new(),
+            #[cfg(all(feature = "tls", feature = "grpc"))]
+            grpc_tls: OnceLock::new(),
         })
     }
 }
@@ -634,6 +638,9 @@ pub(crate) enum TlsUse {
     Https,
     /// `tls://`: no ALPN.
     Plain,
+    /// `grpcs://`: ALPN `h2`.
+    #[cfg(all(feature = "tls", feature = "grpc"))]
+    Grpc,
 }
 
 #[cfg(feature = "tls")]
@@ -645,6 +652,8 @@ impl Probe {
         let (cell, alpn): (_, &[&[u8]]) = match usage {
             TlsUse::Https => (&self.https, &[b"http/1.1"]),
             TlsUse::Plain => (&self.plain_tls, &[]),
+            #[cfg(all(feature = "tls", feature = "grpc"))]
+            TlsUse::Grpc => (&self.grpc_tls, &[b"h2"]),
         };
         match cell.get_or_init(|| crate::tls::build(&self.s.tls, alpn)) {
             Ok(built) => Ok(built.config.clone()),

@@ -10,6 +10,8 @@ use crate::probe::Probe;
 use crate::target::{Target, TargetKind};
 
 mod file;
+#[cfg(feature = "grpc")]
+mod grpc;
 pub(crate) use http::is_secret_header;
 pub(crate) mod http;
 mod tcp;
@@ -42,10 +44,14 @@ pub(crate) fn run(
         TargetKind::File => file::check(probe, target),
         #[cfg(not(feature = "tls"))]
         TargetKind::Tls => Err(unsupported(target, "tls")),
+        #[cfg(feature = "grpc")]
+        TargetKind::Grpc | TargetKind::Grpcs => grpc::check(probe, target, deadline, seen),
+        #[cfg(not(feature = "grpc"))]
         TargetKind::Grpc | TargetKind::Grpcs => Err(unsupported(target, "grpc")),
     }
 }
 
+#[cfg_attr(all(feature = "tls", feature = "grpc"), allow(dead_code))]
 pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,

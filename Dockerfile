@@ -9,9 +9,12 @@
 #     dist/linux-arm64/healthprobe      (cargo build --release --target aarch64-unknown-linux-musl)
 #     dist/licenses/                    (LICENSE-* files; may be empty)
 #
-# scripts/dist.sh builds and stages that context (under target/docker/) and prints the build
-# command. With BuildKit, `docker buildx build --platform linux/amd64,linux/arm64` sets
-# TARGETARCH itself; the legacy builder does not, so pass `--build-arg TARGETARCH=amd64`.
+#     scripts/dist.sh amd64 arm64          # builds both, stages them under target/docker/
+#     DOCKER_BUILDKIT=0 docker build --build-arg TARGETARCH=amd64 -f Dockerfile \
+#         -t ghcr.io/healthprobe/healthprobe:0.1 target/docker
+#
+# BuildKit (`docker buildx build --platform linux/amd64,linux/arm64 ...`) sets TARGETARCH from the
+# platform itself; the legacy builder does not, so give it `--build-arg TARGETARCH=amd64`.
 FROM scratch
 
 ARG TARGETARCH

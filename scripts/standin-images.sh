@@ -91,12 +91,16 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 DOCKERFILE
 
+quiet_build() { # the legacy builder's deprecation notice is noise here
+    DOCKER_BUILDKIT=0 "$DOCKER" build -q "$@" 2> >(grep -v -e DEPRECATED -e 'legacy builder' \
+        -e BuildKit -e environment-variable -e '^ *$' >&2)
+}
 say "building $NAME:nonroot (stand-in; ${versions[*]})"
-DOCKER_BUILDKIT=0 "$DOCKER" build -q --build-arg "PACKAGES=${versions[*]}" \
+quiet_build --build-arg "PACKAGES=${versions[*]}" \
     --build-arg USER_ID=65532 --build-arg WORKDIR=/home/nonroot \
     -t "$NAME:nonroot" "$work/ctx" >/dev/null
 say "building $NAME:latest (stand-in, runs as root like the real :latest)"
-DOCKER_BUILDKIT=0 "$DOCKER" build -q --build-arg "PACKAGES=${versions[*]}" \
+quiet_build --build-arg "PACKAGES=${versions[*]}" \
     --build-arg USER_ID=0 --build-arg WORKDIR=/ \
     -t "$NAME:latest" "$work/ctx" >/dev/null
 "$DOCKER" image ls "$NAME" >&2

@@ -29,6 +29,7 @@
 #   HEALTHPROBE_DOCKER_START=1    start an engine with scripts/dockerd.sh when none answers
 #   HEALTHPROBE_DOCKER_BIN_DIR=D  use prebuilt static binaries D/healthprobe and D/app (no cargo)
 #   DOCKER                        docker client (default: docker on PATH)
+#   HEALTHPROBE_DOCKER_ARM64=0|1|auto  the linux/arm64 image (section 7); see there
 #   KEEP=1                        keep the containers and images for inspection
 # Last line: "N passed, M failed" (", K skipped" when some were); exit 1 when M > 0.
 set -uo pipefail
@@ -395,7 +396,10 @@ have_arm64_tools() {
     rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl \
         && command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64-static >/dev/null 2>&1
 }
+# HEALTHPROBE_DOCKER_ARM64: 1 = build and check arm64 (installing the toolchain when missing),
+# 0 = don't, auto (default) = when the toolchain is there, or always under HEALTHPROBE_REQUIRE_DOCKER=1.
 arm64="${HEALTHPROBE_DOCKER_ARM64:-auto}"
+[ "$arm64" = auto ] && [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ] && arm64=1
 if [ "$arm64" = 1 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static; } >/dev/null 2>&1
 fi

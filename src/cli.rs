@@ -253,6 +253,20 @@ pub fn run(program: &str, args: Vec<OsString>) -> u8 {
     execute(plan)
 }
 
+/// Parses and validates a command line without running any check: for the fuzzers.
+#[doc(hidden)]
+pub fn validate(args: &[&str]) -> Result<(), String> {
+    let (ours, command) = match args.iter().position(|a| *a == "--") {
+        Some(i) => (
+            &args[..i],
+            args[i + 1..].iter().map(OsString::from).collect(),
+        ),
+        None => (args, Vec::new()),
+    };
+    let parsed = Args::from_args(&["healthprobe"], ours).map_err(|e| e.output)?;
+    plan(parsed, command).map(|_| ()).map_err(|e| e.to_string())
+}
+
 fn usage_error(message: &str) -> u8 {
     let _ = writeln!(std::io::stderr(), "healthprobe: {message}");
     EXIT_UNHEALTHY

@@ -1,0 +1,458 @@
+//! Running the real binary (after ripgrep's `tests/util.rs`).
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::json::{self, Json};
+
+/// How long a run may take before the runner kills it and fails the test: far above any
+/// timeout a test passes, so it only fires when the probe hangs.
+const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// A `healthprobe` invocation. The environment is always cleared, then only `PATH` and what the
+/// test sets are passed, so the machine's proxy variables (or a stray `HEALTHPROBE_TARGETS`)
+/// never leak in.
+#[derive(Clone, Debug, Default)]
+pub struct Cmd {
+    args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
+}
+
+impl Cmd {
+    pub fn new() -> Cmd {
+        Cmd::default()
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Cmd {
+        self.envs
+            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self
+    }
+
+    /// Runs the binary to completion. Fails the test when it is killed by a signal, when it
+    /// exits with anything but 0 or 1 (Docker reserves 2; a panic is 101), or when it is still
+    /// running after 30 s.
+    pub fn run(&self) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_healthprobe"));
+        command
+            .args(&self.args)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command.envs(self.envs.iter().map(|(k, v)| (k, v)));
+
+        let cmdline = self.to_string();
+        let start = Instant::now();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {cmdline}: {e}"));
+        let stdout = drain(child.stdout.take().expect("piped stdout"));
+        let stderr = drain(child.stderr.take().expect("piped stderr"));
+
+        // Poll rather than block so a hung probe fails the test instead of hanging it.
+        let (status, killed) = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break (status, false),
+                Ok(None) if start.elapsed() > WATCHDOG => {
+                    let _ = child.kill();
+                    break (child.wait().expect("waiting for the killed child"), true);
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(2)),
+                Err(e) => panic!("waiting for {cmdline}: {e}"),
+            }
+        };
+        let elapsed = start.elapsed();
+
+        let out = Output {
+            cmdline,
+            code: status.code(),
+            stdout: stdout.join().expect("stdout reader"),
+            stderr: stderr.join().expect("stderr reader"),
+            elapsed,
+        };
+        if killed {
+            out.fail(format!("still running after {WATCHDOG:?}; killed"));
+        }
+        match out.code {
+            Some(0) | Some(1) => {}
+            Some(code) => out.fail(format!(
+                "exit code {code}: healthprobe may only exit 0 or 1"
+            )),
+            None => out.fail(format!("terminated by a signal ({status})")),
+        }
+        out
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+impl fmt::Display for Cmd {
+    /// Shell-like: `K=V ... healthprobe 'arg with space' ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (k, v) in &self.envs {
+            write!(
+                f,
+                "{}={} ",
+                k.to_string_lossy(),
+                quote(&v.to_string_lossy())
+            )?;
+        }
+        write!(f, "healthprobe")?;
+        for a in &self.args {
+            write!(f, " {}", quote(&a.to_string_lossy()))?;
+        }
+        Ok(())
+    }
+}
+
+fn quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a run produced. Every assertion prints the whole run when it fails.
+#[derive(Debug)]
+pub struct Output {
+    pub cmdline: String,
+    /// `None` when killed by a signal (which `Cmd::run` already rejects).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "command: {}", self.cmdline)?;
+        match self.code {
+            Some(code) => writeln!(f, "exit:    {code}")?,
+            None => writeln!(f, "exit:    (signal)")?,
+        }
+        writeln!(f, "elapsed: {:?}", self.elapsed)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout)?;
+        write!(f, "--- stderr ---\n{}", self.stderr)
+    }
+}
+
+impl Output {
+    /// Fails the test with `msg` and the whole run.
+    #[track_caller]
+    pub fn fail(&self, msg: impl fmt::Display) -> ! {
+        panic!("\n{msg}\n\n{self}\n")
+    }
+
+    #[track_caller]
+    pub fn check(&self, ok: bool, msg: impl fmt::Display) -> &Output {
+        if !ok {
+            self.fail(msg);
+        }
+        self
+    }
+
+    /// Exit 0.
+    #[track_caller]
+    pub fn healthy(&self) -> &Output {
+        self.check(self.code == Some(0), "expected exit 0 (healthy)")
+    }
+
+    /// Exit 1.
+    #[track_caller]
+    pub fn unhealthy(&self) -> &Output {
+        self.check(self.code == Some(1), "expected exit 1 (unhealthy)")
+    }
+
+    /// stdout then stderr.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// `needle` appears in stdout or stderr.
+    #[track_caller]
+    pub fn contains(&self, needle: &str) -> &Output {
+        self.check(
+            self.all().contains(needle),
+            format!("expected the output to contain {needle:?}"),
+        )
+    }
+
+    /// Like [`Output::contains`], ignoring ASCII case.
+    #[track_caller]
+    pub fn contains_ci(&self, needle: &str) -> &Output {
+        let found = self
+            .all()
+            .to_ascii_lowercase()
+            .contains(&needle.to_ascii_lowercase());
+        self.check(
+            found,
+            format!("expected the output to contain {needle:?} (any case)"),
+        )
+    }
+
+    /// One of `needles` appears in stdout or stderr, ignoring ASCII case.
+    #[track_caller]
+    pub fn contains_any_ci(&self, needles: &[&str]) -> &Output {
+        let all = self.all().to_ascii_lowercase();
+        let found = needles
+            .iter()
+            .any(|n| all.contains(&n.to_ascii_lowercase()));
+        self.check(
+            found,
+            format!("expected the output to contain one of {needles:?} (any case)"),
+        )
+    }
+
+    /// `needle` appears in neither stdout nor stderr.
+    #[track_caller]
+    pub fn lacks(&self, needle: &str) -> &Output {
+        self.check(
+            !self.all().contains(needle),
+            format!("expected the output NOT to contain {needle:?}"),
+        )
+    }
+
+    /// Nothing on stdout or stderr.
+    #[track_caller]
+    pub fn silent(&self) -> &Output {
+        self.check(
+            self.stdout.is_empty() && self.stderr.is_empty(),
+            "expected no output at all",
+        )
+    }
+
+    /// Something on stdout or stderr.
+    #[track_caller]
+    pub fn says_something(&self) -> &Output {
+        self.check(!self.all().trim().is_empty(), "expected some output")
+    }
+
+    /// The run took less than `limit` (process start to exit).
+    #[track_caller]
+    pub fn within(&self, limit: Duration) -> &Output {
+        self.check(
+            self.elapsed < limit,
+            format!("expected the run to end within {limit:?}"),
+        )
+    }
+
+    /// Non-empty lines of stdout, then of stderr.
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .chain(self.stderr.lines())
+            .filter(|l| !l.trim().is_empty())
+            .collect()
+    }
+
+    /// The lines (stdout or stderr) that start with `healthy` or `unhealthy`, parsed.
+    pub fn results(&self) -> Vec<ResultLine> {
+        self.lines()
+            .into_iter()
+            .filter_map(ResultLine::parse)
+            .collect()
+    }
+
+    /// The output is exactly one result line per target, in order, each saying `healthy` or
+    /// `unhealthy` as given, naming its target and ending with an elapsed time, and nothing
+    /// else is printed. Returns the lines for further checks.
+    #[track_caller]
+    pub fn reports(&self, expected: &[(bool, &str)]) -> Vec<ResultLine> {
+        let lines = self.lines();
+        let results = self.results();
+        self.check(
+            lines.len() == expected.len() && results.len() == expected.len(),
+            format!(
+                "expected exactly {} line(s), one result line per target",
+                expected.len()
+            ),
+        );
+        for (i, (line, (healthy, target))) in results.iter().zip(expected).enumerate() {
+            self.check(
+                line.healthy == *healthy,
+                format!(
+                    "line {}: expected it to start with {:?}",
+                    i + 1,
+                    if *healthy { "healthy" } else { "unhealthy" }
+                ),
+            );
+            self.check(
+                line.target.trim_end_matches('/') == target.trim_end_matches('/'),
+                format!(
+                    "line {}: expected the target {target:?}, got {:?}",
+                    i + 1,
+                    line.target
+                ),
+            );
+            self.check(
+                is_elapsed(&line.elapsed),
+                format!(
+                    "line {}: expected it to end with an elapsed time like `3ms`, got {:?}",
+                    i + 1,
+                    line.elapsed
+                ),
+            );
+            self.check(
+                line.raw.len() < 1024,
+                format!("line {}: longer than 1 KiB", i + 1),
+            );
+        }
+        results
+    }
+
+    /// Shorthand for one target: [`Output::reports`] with one line, returned.
+    #[track_caller]
+    pub fn reports_one(&self, healthy: bool, target: &str) -> ResultLine {
+        self.reports(&[(healthy, target)]).remove(0)
+    }
+
+    /// stdout is exactly one line holding one JSON object; returns it parsed.
+    #[track_caller]
+    pub fn json(&self) -> Json {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        self.check(
+            lines.len() == 1,
+            "expected stdout to be exactly one line of JSON",
+        );
+        let line = lines[0].trim();
+        self.check(
+            line.starts_with('{') && line.ends_with('}'),
+            "expected a JSON object",
+        );
+        match json::parse(line) {
+            Ok(value) => value,
+            Err(e) => self.fail(format!("stdout is not valid JSON: {e}")),
+        }
+    }
+
+    /// [`Output::json`], then checks the documented shape: `"healthy"` is `healthy`, and
+    /// `"targets"` holds one object per expected target, in order, each with `"target"`,
+    /// `"healthy"`, `"elapsed_ms"` (a number) and, when unhealthy, a `"reason"` string.
+    #[track_caller]
+    pub fn json_reports(&self, healthy: bool, expected: &[(bool, &str)]) -> Json {
+        let value = self.json();
+        self.check(
+            value.get("healthy").and_then(Json::as_bool) == Some(healthy),
+            format!("expected \"healthy\":{healthy} at the top level"),
+        );
+        let Some(targets) = value.get("targets").and_then(Json::as_array) else {
+            self.fail("expected a \"targets\" array");
+        };
+        self.check(
+            targets.len() == expected.len(),
+            format!("expected {} item(s) in \"targets\"", expected.len()),
+        );
+        for (i, (item, (ok, target))) in targets.iter().zip(expected).enumerate() {
+            let printed = item
+                .get("target")
+                .and_then(Json::as_str)
+                .unwrap_or_default();
+            self.check(
+                printed.trim_end_matches('/') == target.trim_end_matches('/'),
+                format!("targets[{i}]: expected \"target\":{target:?}"),
+            );
+            self.check(
+                item.get("healthy").and_then(Json::as_bool) == Some(*ok),
+                format!("targets[{i}]: expected \"healthy\":{ok}"),
+            );
+            self.check(
+                item.get("elapsed_ms").and_then(Json::as_f64).is_some(),
+                format!("targets[{i}]: expected a numeric \"elapsed_ms\""),
+            );
+            if !ok {
+                self.check(
+                    item.get("reason")
+                        .and_then(Json::as_str)
+                        .is_some_and(|r| !r.is_empty()),
+                    format!("targets[{i}]: expected a \"reason\" string"),
+                );
+            }
+        }
+        value
+    }
+}
+
+/// `healthy|unhealthy TARGET DETAIL... ELAPSED`, split on whitespace.
+#[derive(Clone, Debug)]
+pub struct ResultLine {
+    pub raw: String,
+    pub healthy: bool,
+    pub target: String,
+    /// What is between the target and the elapsed time: the status or the reason.
+    pub detail: String,
+    pub elapsed: String,
+}
+
+impl ResultLine {
+    fn parse(line: &str) -> Option<ResultLine> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let healthy = match words.first()? {
+            &"healthy" => true,
+            &"unhealthy" => false,
+            _ => return None,
+        };
+        let target = words.get(1).copied().unwrap_or_default().to_string();
+        let elapsed = if words.len() > 2 {
+            words[words.len() - 1].to_string()
+        } else {
+            String::new()
+        };
+        let detail = if words.len() > 3 {
+            words[2..words.len() - 1].join(" ")
+        } else {
+            String::new()
+        };
+        Some(ResultLine {
+            raw: line.to_string(),
+            healthy,
+            target,
+            detail,
+            elapsed,
+        })
+    }
+}
+
+/// `3ms`, `0ms`, `1.2s`, `850µs`...
+fn is_elapsed(word: &str) -> bool {
+    let digits_end = word
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(word.len());
+    let (number, unit) = word.split_at(digits_end);
+    !number.is_empty()
+        && number.starts_with(|c: char| c.is_ascii_digit())
+        && number.parse::<f64>().is_ok()
+        && ["ns", "us", "µs", "ms", "s"].contains(&unit)
+}

@@ -1,0 +1,70 @@
+//! The one shared helper of the integration tests.
+//!
+//! - [`Server`]: real servers on loopback (TCP on `127.0.0.1:0` / `[::1]:0`, TLS, Unix sockets),
+//!   each on its own std thread, shut down on `Drop`, which also fails the test when a server
+//!   thread panicked (so `assert!`s inside a route closure count).
+//! - [`Cmd`]: runs the real `healthprobe` binary with a cleared environment and returns an
+//!   [`Output`] whose assertions print the command, exit code, stdout and stderr on failure
+//!   (the shape of ripgrep's `tests/util.rs`).
+//! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
+//! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
+//!
+//! Every test file does `mod support;` and uses a different part of it, hence the `allow`.
+#![allow(dead_code, unused_imports)]
+
+mod cmd;
+pub mod json;
+mod server;
+mod tls;
+
+pub use cmd::{Cmd, Output, ResultLine};
+pub use server::{Request, Response, Server, dead_port, localhost_resolves_to, read_request};
+pub use tls::Pki;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A fresh directory under `std::env::temp_dir()`, removed (with its contents) on drop.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        // Short: Unix socket paths must stay under 108 bytes.
+        let name = format!(
+            "hp-{}-{}-{:x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            nanos
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir(&path)
+            .unwrap_or_else(|e| panic!("creating temp dir {}: {e}", path.display()));
+        TempDir { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `contents` to `name` inside the directory and returns the full path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

@@ -419,9 +419,9 @@ pub struct ResultLine {
 impl ResultLine {
     fn parse(line: &str) -> Option<ResultLine> {
         let words: Vec<&str> = line.split_whitespace().collect();
-        let healthy = match words.first()? {
-            &"healthy" => true,
-            &"unhealthy" => false,
+        let healthy = match *words.first()? {
+            "healthy" => true,
+            "unhealthy" => false,
             _ => return None,
         };
         let target = words.get(1).copied().unwrap_or_default().to_string();

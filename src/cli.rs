@@ -395,13 +395,17 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     })
 }
 
-/// `Authorization: Bearer x` → `Authorization: [redacted]`, for messages about a header.
+/// `Authorization: Bearer x` → `Authorization: [redacted]`, for messages about a header; a
+/// malformed one (`Authorization Bearer x`, no colon) is redacted too.
 fn redact_header(h: &str) -> String {
-    match h.split_once(':') {
-        Some((name, _)) if crate::check::is_secret_header(name.trim()) => {
-            format!("{name}: [redacted]")
-        }
-        _ => h.to_string(),
+    let name_end = h
+        .find(|c: char| c == ':' || c.is_whitespace())
+        .unwrap_or(h.len());
+    let name = &h[..name_end];
+    if crate::check::is_secret_header(name.trim()) {
+        format!("{name}: [redacted]")
+    } else {
+        h.to_string()
     }
 }
 
@@ -465,29 +469,41 @@ fn execute(plan: Plan) -> u8 {
 fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
     let targets: Vec<String> = plan.targets.iter().map(ToString::to_string).collect();
     let json = plan.json;
-    let spawned = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
-        std::thread::sleep(after);
-        let reason = format!("timed out after {} (the check did not return)", format_duration(timeout));
-        let mut line = String::new();
-        for t in &targets {
-            if json {
-                line = format!(
-                    "{{\"healthy\":false,\"targets\":[{{\"target\":{},\"healthy\":false,\"reason\":{}}}]}}\n",
-                    json_string(t),
-                    json_string(&reason)
-                );
-                break;
-            }
-            line.push_str(&format!("unhealthy {t}  {reason}\n"));
-        }
-        let mut out = std::io::stdout();
-        let _ = out.write_all(line.as_bytes());
-        let _ = out.flush();
-        std::process::exit(i32::from(EXIT_UNHEALTHY));
-    });
-    if spawned.is_err() {
-        // Without a thread to spare, the checks' own deadlines are all there is.
-    }
+    let spawned = std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let started = Instant::now();
+            std::thread::sleep(after);
+            let reason = format!(
+                "timed out after {} (the check did not return)",
+                format_duration(timeout)
+            );
+            let ms = started.elapsed().as_millis();
+            let out = if json {
+                let items: Vec<String> = targets
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{{\"target\":{},\"healthy\":false,\"reason\":{},\"elapsed_ms\":{ms}}}",
+                            json_string(t),
+                            json_string(&reason)
+                        )
+                    })
+                    .collect();
+                format!("{{\"healthy\":false,\"targets\":[{}]}}\n", items.join(","))
+            } else {
+                targets
+                    .iter()
+                    .map(|t| format!("unhealthy {t}  {reason}  {ms}ms\n"))
+                    .collect()
+            };
+            let mut stdout = std::io::stdout();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            std::process::exit(i32::from(EXIT_UNHEALTHY));
+        });
+    // Without a thread to spare, the checks' own deadlines are all there is.
+    drop(spawned);
 }
 
 /// The report as printed: one line per target (text), or one JSON object on one line.
@@ -578,8 +594,9 @@ mod tests {
     fn secret_header_redacted_in_messages() {
         assert_eq!(
             redact_header("Authorization Bearer x"),
-            "Authorization Bearer x"
+            "Authorization: [redacted]"
         );
+        assert_eq!(redact_header("X-Trace 1"), "X-Trace 1");
         assert_eq!(
             redact_header("authorization: Bearer x"),
             "authorization: [redacted]"

@@ -16,9 +16,12 @@
 //! # Targets
 //! The scheme picks the check (see [`TargetKind`]): `http://HOST[:PORT][/PATH]` and `https://…`
 //! (healthy on an accepted status, default `200-399`), `tcp://HOST:PORT` (a connection opens),
-//! `tls://HOST:PORT` (a verified handshake), `unix:///PATH`, `http+unix://%2FSOCKET/PATH`,
-//! and `file:///PATH` (exists, and with [`ProbeBuilder::max_age`], is fresh). Every resolved
-//! address is tried in turn within the deadline; `localhost` means both loopbacks.
+//! `tls://HOST:PORT` (a verified handshake), `grpc://HOST:PORT[/SERVICE]` and `grpcs://…`
+//! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
+//! `http+unix://%2FSOCKET/PATH`, and `file:///PATH` (exists, and with
+//! [`ProbeBuilder::max_age`], is fresh). Every resolved address is tried in turn within the
+//! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
+//! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
 //!
 //! # Deadlines
 //! [`ProbeBuilder::timeout`] is one deadline for a whole run, all targets together: name
@@ -33,14 +36,25 @@
 //! # Features
 //! - `cli` (default): the `healthprobe` binary and [`cli::run_subcommand_if`], via argh.
 //! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
+//! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
+//!   current-thread tokio runtime that lives only inside the check.
 //!
 //! With `default-features = false` the library still checks `http://`, `tcp://`, `unix://`,
 //! `http+unix://` and `file://` targets; a target that needs a feature compiled out fails with
 //! an [`ErrorKind::Unsupported`] error naming the feature.
 //!
+//! # Docker, Compose and Kubernetes
+//! In an image without a shell, the probe runs in exec form:
+//! `HEALTHCHECK --interval=10s --timeout=3s CMD ["/healthprobe", "--timeout", "2s", "http://127.0.0.1:8080/health"]`;
+//! in Compose, `test: ["CMD", "/healthprobe", "tcp://127.0.0.1:5432"]`; in Kubernetes, an exec
+//! probe with `command: ["/healthprobe", …]`. An app that depends on this crate can answer the
+//! same command line itself with [`cli::run_subcommand_if`]:
+//! `HEALTHCHECK CMD ["/app", "healthcheck", "http://127.0.0.1:8080/health"]`.
+//!
 //! # Exit codes
 //! The binary exits 0 when the run is healthy and 1 for anything else — a failed check, a
-//! timeout, bad usage, an unreadable file, a panic. Never 2, which Docker reserves.
+//! timeout, bad usage, an unreadable file, a panic. Never 2, which Docker reserves. The library
+//! itself never exits and never prints: [`Report::is_healthy`] is the verdict.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

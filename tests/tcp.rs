@@ -5,7 +5,7 @@ mod support;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use support::{Cmd, Response, Server, dead_port, localhost_resolves_to};
+use support::{Cmd, Response, Server, dead_port};
 
 #[test]
 fn open_port_is_healthy() {
@@ -64,8 +64,10 @@ fn localhost_reaches_an_ipv4_only_server() {
 
 #[test]
 fn localhost_reaches_an_ipv6_only_server() {
-    if !localhost_resolves_to(IpAddr::V6(Ipv6Addr::LOCALHOST)) {
-        eprintln!("SKIPPED: localhost does not resolve to ::1 on this machine");
+    // The probe answers `localhost` itself (127.0.0.1, then ::1), whatever /etc/hosts says;
+    // all it needs is a usable ::1.
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED: no IPv6 loopback on this machine");
         return;
     }
     let srv = Server::silent_on(Ipv6Addr::LOCALHOST);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: what CI runs (.ci/run) and what a newcomer runs. Installs what it needs
 # on a fresh machine (as root), then runs every test suite and guard.
+#
+#   FUZZ_SECONDS=N   seconds of fuzzing per target in the smoke run (default 10; 0 skips it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,27 +10,35 @@ step() { printf '\n=== %s\n' "$*" >&2; }
 
 step "setup"
 scripts/setup.sh
+scripts/grpc-venv.sh
 
 step "format"
 cargo fmt --check
 
+step "static release binary (the size and instruction guards in tests/budget.rs read it)"
+cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe
+ls -l target/x86_64-unknown-linux-musl/release/healthprobe >&2
+
 step "unit, integration and doc tests"
+# Here nothing may skip: the release binary, valgrind and the gRPC venv are all in place.
+export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1
 cargo test --all-targets
 cargo test --doc
 
 step "feature matrix"
 cargo build --lib --no-default-features
 cargo build --lib --no-default-features --features tls
+cargo build --lib --no-default-features --features grpc
 cargo build --no-default-features --features cli
+cargo build --examples
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 
-step "static release binary"
-cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe
-bin=target/x86_64-unknown-linux-musl/release/healthprobe
-if readelf -l "$bin" | grep -q INTERP || readelf -d "$bin" | grep -q NEEDED; then echo "not static: $bin" >&2; exit 1; fi
-ls -l "$bin" >&2
+step "fuzz smoke run"
+if [ "${FUZZ_SECONDS:-10}" -gt 0 ]; then
+  scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+fi
 
 step "docker"
 # Starts (and afterwards stops) a local engine when none answers; CI makes a missing engine a failure.

@@ -18,8 +18,10 @@ mod server;
 mod tls;
 
 pub use cmd::{Cmd, Output, ResultLine};
-pub use server::{Request, Response, Server, dead_port, localhost_resolves_to, read_request};
-pub use tls::Pki;
+pub use server::{
+    Request, Response, Server, TlsStream, dead_port, localhost_resolves_to, read_request,
+};
+pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

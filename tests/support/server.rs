@@ -19,6 +19,9 @@ use std::time::Duration;
 use super::TempDir;
 use super::tls::Pki;
 
+/// The stream a [`Server::tls`] handler gets.
+pub type TlsStream = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
 /// Largest request head the servers accept before giving up on a connection.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -357,7 +360,17 @@ impl Server {
         pki: &Pki,
         route: impl Fn(&Request) -> Response + Send + Sync + 'static,
     ) -> Server {
-        let config = pki.server_config();
+        Server::https_config(V4, pki.server_config(), &pki.ca_pem, route)
+    }
+
+    /// HTTPS on `ip:0` with any rustls configuration (a client certificate required, one
+    /// protocol version only...); [`Server::ca_pem`] returns `ca_pem`.
+    pub fn https_config(
+        ip: impl Into<IpAddr>,
+        config: Arc<rustls::ServerConfig>,
+        ca_pem: &str,
+        route: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
         let route: Arc<Route> = Arc::new(route);
         let handler: Handler<TcpStream> = Arc::new(move |sock: TcpStream, shared: &Shared| {
             // A failed handshake is the probe's business (e.g. it rejected the certificate),
@@ -370,8 +383,35 @@ impl Server {
             tls.conn.send_close_notify();
             let _ = tls.flush();
         });
-        let mut server = Server::tcp(V4, "https", handler);
-        server.ca_pem = Some(pki.ca_pem.clone());
+        let mut server = Server::tcp(ip.into(), "https", handler);
+        server.ca_pem = Some(ca_pem.to_string());
+        server
+    }
+
+    /// A `tls://` peer on `127.0.0.1:0`: completes the handshake (a failed one just drops the
+    /// connection), hands the TLS stream to `handler` (write a banner, answer a line...), then
+    /// sends close_notify. [`Server::tls_target`] is its target.
+    pub fn tls(
+        config: Arc<rustls::ServerConfig>,
+        ca_pem: &str,
+        handler: impl Fn(&mut TlsStream) + Send + Sync + 'static,
+    ) -> Server {
+        let handler: Handler<TcpStream> = Arc::new(move |sock: TcpStream, _: &Shared| {
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                return;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            while tls.conn.is_handshaking() {
+                if tls.conn.complete_io(&mut tls.sock).is_err() {
+                    return;
+                }
+            }
+            handler(&mut tls);
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        });
+        let mut server = Server::tcp(V4, "tls", handler);
+        server.ca_pem = Some(ca_pem.to_string());
         server
     }
 
@@ -524,6 +564,11 @@ impl Server {
             "url path must start with '/': {path:?}"
         );
         format!("{}://localhost:{}{path}", self.scheme, self.port())
+    }
+
+    /// `tls://127.0.0.1:PORT` (or `tls://[::1]:PORT`).
+    pub fn tls_target(&self) -> String {
+        format!("tls://{}", self.authority())
     }
 
     /// `tcp://127.0.0.1:PORT` (or `tcp://[::1]:PORT`).

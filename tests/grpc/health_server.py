@@ -1,7 +1,8 @@
 """A real gRPC health server for the tests: grpcio + grpcio-health-checking (Google's own
 implementation of grpc.health.v1), nothing written here but the wiring.
 
-    health_server.py PORT_FILE [--tls CERT KEY] [--no-health]
+    health_server.py PORT_FILE [--tls CERT KEY] [--no-health] [--require-metadata KEY=VALUE]
+                     [--exit-on-stdin-eof]
 
 Binds 127.0.0.1:0, writes the port to PORT_FILE, then serves until killed. Services:
   ""            SERVING (the overall server status)
@@ -9,6 +10,10 @@ Binds 127.0.0.1:0, writes the port to PORT_FILE, then serves until killed. Servi
   "down"        NOT_SERVING
   anything else is unknown (the health servicer answers NOT_FOUND)
 With --no-health the server has no health service at all (calls answer UNIMPLEMENTED).
+With --require-metadata KEY=VALUE, a server interceptor (grpcio's own extension point; the
+health servicer stays stock) answers UNAUTHENTICATED to any call without that metadata pair,
+which makes the metadata a client sends observable. With --exit-on-stdin-eof the server exits
+when its stdin closes, so it cannot outlive a test process that was killed.
 """
 import sys
 from concurrent import futures
@@ -17,10 +22,38 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 
+class RequireMetadata(grpc.ServerInterceptor):
+    def __init__(self, key, value):
+        self.pair = (key, value)
+
+        def deny(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing metadata " + key)
+
+        self.deny = grpc.unary_unary_rpc_method_handler(deny)
+
+    def intercept_service(self, continuation, details):
+        if self.pair in [tuple(m) for m in details.invocation_metadata or ()]:
+            return continuation(details)
+        return self.deny
+
+
 def main():
     args = sys.argv[1:]
     port_file = args[0]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    interceptors = []
+    if "--require-metadata" in args:
+        key, _, value = args[args.index("--require-metadata") + 1].partition("=")
+        interceptors.append(RequireMetadata(key, value))
+    if "--exit-on-stdin-eof" in args:
+        import os
+        import threading
+
+        def lifeline():
+            sys.stdin.read()
+            os._exit(0)
+
+        threading.Thread(target=lifeline, daemon=True).start()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=interceptors)
     if "--no-health" not in args:
         servicer = health.HealthServicer()
         servicer.set("", health_pb2.HealthCheckResponse.SERVING)

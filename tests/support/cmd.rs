@@ -20,11 +20,22 @@ const WATCHDOG: Duration = Duration::from_secs(30);
 pub struct Cmd {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    /// Another binary that embeds the probe (`app healthcheck ...`); `None`: `healthprobe`.
+    program: Option<OsString>,
 }
 
 impl Cmd {
     pub fn new() -> Cmd {
         Cmd::default()
+    }
+
+    /// Runs `program` instead of `healthprobe`, with the same environment rules and checks:
+    /// for an app whose own binary embeds the probe (`app healthcheck ARGS`).
+    pub fn program(program: impl AsRef<OsStr>) -> Cmd {
+        Cmd {
+            program: Some(program.as_ref().to_os_string()),
+            ..Cmd::default()
+        }
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Cmd {
@@ -52,7 +63,25 @@ impl Cmd {
     /// exits with anything but 0 or 1 (Docker reserves 2; a panic is 101), or when it is still
     /// running after 30 s.
     pub fn run(&self) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_healthprobe"));
+        let out = self.run_any_exit();
+        match out.code {
+            Some(0) | Some(1) => {}
+            Some(code) => out.fail(format!(
+                "exit code {code}: healthprobe may only exit 0 or 1"
+            )),
+            None => unreachable!("run_any_exit rejects signals"),
+        }
+        out
+    }
+
+    /// Like [`Cmd::run`], but any exit code passes: after `-- COMMAND` a healthy probe becomes
+    /// COMMAND (exec), so the exit code is COMMAND's. Still fails the test on a signal or a hang.
+    pub fn run_any_exit(&self) -> Output {
+        let program = match &self.program {
+            Some(program) => program.clone(),
+            None => OsString::from(env!("CARGO_BIN_EXE_healthprobe")),
+        };
+        let mut command = Command::new(program);
         command
             .args(&self.args)
             .env_clear()
@@ -88,6 +117,7 @@ impl Cmd {
 
         let out = Output {
             cmdline,
+            pid: child.id(),
             code: status.code(),
             stdout: stdout.join().expect("stdout reader"),
             stderr: stderr.join().expect("stderr reader"),
@@ -96,12 +126,8 @@ impl Cmd {
         if killed {
             out.fail(format!("still running after {WATCHDOG:?}; killed"));
         }
-        match out.code {
-            Some(0) | Some(1) => {}
-            Some(code) => out.fail(format!(
-                "exit code {code}: healthprobe may only exit 0 or 1"
-            )),
-            None => out.fail(format!("terminated by a signal ({status})")),
+        if out.code.is_none() {
+            out.fail(format!("terminated by a signal ({status})"));
         }
         out
     }
@@ -126,7 +152,10 @@ impl fmt::Display for Cmd {
                 quote(&v.to_string_lossy())
             )?;
         }
-        write!(f, "healthprobe")?;
+        match &self.program {
+            Some(program) => write!(f, "{}", quote(&program.to_string_lossy()))?,
+            None => write!(f, "healthprobe")?,
+        }
         for a in &self.args {
             write!(f, " {}", quote(&a.to_string_lossy()))?;
         }
@@ -149,6 +178,8 @@ fn quote(s: &str) -> String {
 #[derive(Debug)]
 pub struct Output {
     pub cmdline: String,
+    /// The process id: after `-- COMMAND` (exec, no fork) it is also COMMAND's.
+    pub pid: u32,
     /// `None` when killed by a signal (which `Cmd::run` already rejects).
     pub code: Option<i32>,
     pub stdout: String,

@@ -13,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod cmd;
+pub mod grpc;
 pub mod json;
 mod server;
 mod tls;

@@ -31,7 +31,6 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
 fi
 
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 
 RUNS=${BENCH_RUNS:-25}
 SIZES=${BENCH_SIZES:-1}
@@ -52,7 +51,7 @@ note() { NOTES+=("$*"); log "note: $*"; }
 START_NS=$(date +%s%N)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/healthprobe-bench.XXXXXX")
-SERVER_PID= GRPC_SERVER_PID=
+SERVER_PID="" GRPC_SERVER_PID=""
 cleanup() {
     if [[ -n "$GRPC_SERVER_PID" ]]; then kill "$GRPC_SERVER_PID" 2>/dev/null || true; wait "$GRPC_SERVER_PID" 2>/dev/null || true; fi
     if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -349,7 +348,7 @@ curl -fsS -o /dev/null --cacert "$CA" "$HTTPS_URL" || die "the HTTPS server does
 
 # gRPC: Google's own grpc.health.v1 implementation (grpcio + grpcio-health-checking) in a venv
 # under the target dir, plaintext (h2c) and TLS with the same certificate.
-GRPC_PORT= GRPCS_PORT= VPY=
+GRPC_PORT="" GRPCS_PORT="" VPY=""
 if [[ "$GRPC" == 1 ]]; then
     VENV=$TD/bench-venv
     VPY=$VENV/bin/python
@@ -418,7 +417,6 @@ fi
 # ---------------------------------------------------------------------------------------------
 RESULTS=$TMP/results.tsv
 : >"$RESULTS"
-FAILED_HEALTHPROBE=0
 
 fmt_instr() {
     [[ $1 =~ ^[0-9]+$ ]] || { printf '%s' "$1"; return 0; }
@@ -434,8 +432,8 @@ fmt_size() { awk -v b="$1" 'BEGIN {
 # If a child process outlives the command (busybox's openssl s_client helper does), wait until
 # each callgrind log in DIR is complete.
 wait_logs() {
-    local i f ok
-    for i in $(seq 300); do
+    local f ok
+    for _ in $(seq 300); do
         ok=1
         for f in "$1"/*.log; do grep -q 'Collected :' "$f" || ok=0; done
         ((ok)) && return 0
@@ -638,7 +636,11 @@ if [[ -n "$HP_PROF" ]]; then
             </dev/null >/dev/null 2>"$TMP/cg.$check.err" || die "the unstripped healthprobe failed the $check check"
         {
             printf '\n<details><summary>callgrind_annotate, %s check (unstripped build)</summary>\n\n```\n' "$check"
-            callgrind_annotate --inclusive=no "$TMP/cg.$check" 2>/dev/null | sed -n '/^-\{10,\}$/,$p' | grep -v '^-\{10,\}$' | sed '/^$/d' | sed -n 1,25p
+            # the 15 costliest functions (self cost), paths shortened
+            callgrind_annotate --inclusive=no "$TMP/cg.$check" 2>/dev/null |
+                awk '/PROGRAM TOTALS/ { print; next } /file:function/ { p = 1; next } /^-+$/ { next } p && NF { print }' |
+                sed -e 's/ \[[^]]*\]$//' -e 's#/root/.cargo/registry/src/[^/]*/##' -e 's#/[^ ]*/src_musl/#musl/#' \
+                    -e 's#/rustc/[0-9a-f]*/#rust/#' | sed -n 1,16p
             printf '```\n</details>\n'
         } >>"$PROFILES"
     done
@@ -694,7 +696,6 @@ get() { # CHECK TOOL COLUMN(4..8)
     fi
 
     printf '\n| binary | target | features | bytes | size |\n|---|---|---|---:|---:|\n'
-    SIZE_HP_DEFAULT="" SIZE_HP_CLI=""
     for r in "${SIZE_ROWS[@]}"; do
         IFS='|' read -r tgt feat path <<<"$r"
         b=$(stat -c %s "$path")

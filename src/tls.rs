@@ -480,6 +480,17 @@ pub(crate) fn handshake(
 ) -> Result<(), Error> {
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(io) {
+            // A server that refuses the handshake sends an alert and closes; our next write
+            // may fail (EPIPE) before the alert is read. Read it, for the better reason.
+            let closed = matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+            if closed && conn.read_tls(io).is_ok() {
+                if let Err(tls) = conn.process_new_packets() {
+                    return Err(describe(&tls, name));
+                }
+            }
             return Err(io_error(&e, name, deadline));
         }
     }
@@ -499,13 +510,22 @@ pub(crate) fn io_error(
     {
         return describe(tls, name);
     }
+    // Over ureq's transport adapter (https), a deadline arrives as ureq's own timeout error.
+    let ureq_timeout = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+    if ureq_timeout {
+        return deadline.expired(crate::error::Phase::Tls);
+    }
     match e.kind() {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
             deadline.expired(crate::error::Phase::Tls)
         }
         std::io::ErrorKind::UnexpectedEof
         | std::io::ErrorKind::ConnectionReset
-        | std::io::ErrorKind::ConnectionAborted => Error::new(
+        | std::io::ErrorKind::ConnectionAborted
+        | std::io::ErrorKind::BrokenPipe => Error::new(
             ErrorKind::Tls,
             "tls handshake failed: the peer closed the connection (client certificate required?)",
         ),

@@ -806,9 +806,6 @@ fn mtls_without_a_client_certificate_is_refused_tls12() {
 }
 
 #[test]
-#[ignore = "bug: under TLS 1.2 the refusal races the client's last handshake flight; when the \
-            write loses (EPIPE) the reason is `tls handshake failed: connection closed by peer`, \
-            without the server's alert or the client-certificate hint (about 1 run in 3)"]
 fn mtls_refusal_tls12_always_hints_at_the_client_certificate() {
     let m = Mtls::new(&[&rustls::version::TLS12]);
     let url = m.srv.url("/");
@@ -1194,8 +1191,6 @@ fn https_target_stalled_handshake_times_out() {
 }
 
 #[test]
-#[ignore = "bug: a stalled https handshake reports `tls handshake failed: timeout: global` \
-            instead of naming the deadline and phase like tls:// does"]
 fn https_target_stalled_handshake_names_the_deadline() {
     let srv = Server::silent();
     let url = format!("https://{}/", srv.authority());

@@ -22,14 +22,28 @@ pub(crate) fn check(
     }
 }
 
-/// Connects to a Unix socket. A local connect does not block on the network (a full backlog
-/// answers at once with EAGAIN on Linux), so it needs no timeout of its own.
+/// Connects to a Unix socket within the deadline. A blocking connect to a listener whose
+/// backlog is full waits for room, and std has no connect timeout for Unix sockets, so the
+/// connect runs on a helper thread that the check stops waiting for at the deadline.
 pub(crate) fn connect(path: &str, deadline: &Deadline) -> Result<UnixStream, Error> {
-    deadline.left(Phase::Connect)?;
-    UnixStream::connect(path).map_err(|e| {
-        Error::new(
+    let left = deadline.left(Phase::Connect)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let owned = path.to_string();
+    std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let _ = tx.send(UnixStream::connect(owned));
+        })
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect: {e}")))?;
+    match rx.recv_timeout(left) {
+        Ok(Ok(stream)) => Ok(stream),
+        Ok(Err(e)) => Err(Error::new(
             ErrorKind::Connect,
             format!("{} ({path})", crate::net::io_reason(&e)),
-        )
-    })
+        )),
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!("{} ({path})", deadline.expired(Phase::Connect)),
+        )),
+    }
 }

@@ -409,6 +409,46 @@ fn reply_that_never_comes() {
     );
 }
 
+#[test]
+fn reply_read_stops_at_64_kib() {
+    // A peer that streams without ever saying the expected text: the read stops at 64 KiB, not
+    // at the deadline.
+    let srv = Server::raw(|mut s| {
+        let chunk = [b'x'; 4096];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let target = srv.tcp_target();
+    let out = Cmd::new().args(["--expect", "PONG", &target]).run();
+    out.unhealthy().within(Duration::from_secs(2));
+    let line = out.reports_one(false, &target);
+    out.check(
+        line.detail.contains("64 KiB"),
+        "expected the reason to give the read limit",
+    );
+}
+
+#[test]
+fn tls_send_expect() {
+    let srv = Server::https(|_| Response::ok("ok"));
+    let dir = TempDir::new();
+    let ca = dir.write("ca.pem", srv.ca_pem());
+    let target = format!("tls://{}", srv.authority());
+    let out = Cmd::new()
+        .arg("--ca-file")
+        .arg(&ca)
+        .args([
+            "--send",
+            r"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            "--expect",
+            "200 OK",
+            &target,
+        ])
+        .run();
+    out.healthy().within(Duration::from_secs(2));
+    out.reports_one(true, &target);
+    assert_eq!(srv.only_request().path, "/health");
+}
+
 // --- --wait -----------------------------------------------------------------------------------
 
 #[test]
@@ -621,6 +661,29 @@ fn exec_missing_command() {
 }
 
 // --- several targets --------------------------------------------------------------------------
+
+#[test]
+fn several_targets_share_one_deadline() {
+    // Two peers that never answer: both time out within the one 1 s deadline, not 1 s each.
+    let (a, b) = (
+        Server::silent(),
+        Server::unix_raw(|mut s| {
+            let mut buf = [0u8; 512];
+            while matches!(s.read(&mut buf), Ok(1..)) {}
+        }),
+    );
+    let targets = [a.tcp_target(), b.unix_target()];
+    let out = Cmd::new()
+        .args(["-t", "1s", "--expect", "READY"])
+        .args(&targets)
+        .run();
+    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    let lines = out.reports(&[(false, &targets[0]), (false, &targets[1])]);
+    out.check(
+        lines.iter().all(|l| l.detail.contains("timed out")),
+        "expected both to time out",
+    );
+}
 
 #[test]
 fn targets_of_different_kinds_are_checked_concurrently() {

@@ -6,6 +6,7 @@
 //! test passes vacuously, unless `HEALTHPROBE_REQUIRE_GRPC=1`, which makes it a failure (CI).
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
@@ -166,9 +167,15 @@ fn python() -> Option<PathBuf> {
             )
         }
         Err(why) => {
-            eprintln!(
-                "SKIPPED: the gRPC health server needs a venv ({why}); run scripts/grpc-venv.sh"
-            );
+            // Straight to the process's stderr, once: the test harness would swallow an
+            // `eprintln!` of a passing test, and a skip should be seen.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: gRPC tests: the health server needs a venv ({why}); run scripts/grpc-venv.sh"
+                );
+            });
             None
         }
     }

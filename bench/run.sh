@@ -606,6 +606,9 @@ measure tcp "busybox nc" "busybox nc 127.0.0.1 PORT </dev/null" -- "$BB" nc 127.
 measure tcp "curl telnet://" "curl -sS telnet://127.0.0.1:PORT </dev/null" -- "$CURL" -sS "telnet://127.0.0.1:$TCP_PORT"
 measure tcp "bash /dev/tcp" "bash -c ': </dev/tcp/127.0.0.1/PORT'" -- "$BASH" -c ": </dev/tcp/127.0.0.1/$TCP_PORT"
 
+# Wall-time outliers among the peers, seen while writing this script: they are the tools' own.
+note "GNU wget's https wall time (~64 ms and up) and busybox's own TLS (~55-64 ms) are mostly waiting: the same against \`openssl s_server\`, so not the bench server's doing (it writes each response at once, TCP_NODELAY)"
+
 # gRPC (grpc.health.v1.Health/Check of the server's overall status)
 if [[ -n "$GRPC_PORT" ]]; then
     if hp_features=$("$HP" --version 2>/dev/null) && [[ $hp_features == *features:* && $hp_features != *grpc* ]]; then

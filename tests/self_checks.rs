@@ -636,6 +636,33 @@ fn exec_searches_path_and_passes_arguments_untouched() {
 }
 
 #[test]
+fn exec_app_starts_with_sigpipe_at_its_default() {
+    // Rust ignores SIGPIPE in its own processes, and an ignored signal stays ignored across exec:
+    // the app must not inherit that (a shell pipeline in it would misbehave).
+    let dir = TempDir::new();
+    let target = file_target(&dir.write("ready", "1"));
+    let out = Cmd::new()
+        .args([
+            "-q",
+            &target,
+            "--",
+            "/bin/grep",
+            "^SigIgn:",
+            "/proc/self/status",
+        ])
+        .run_any_exit();
+    out.healthy();
+    let mask = out.stdout.trim().trim_start_matches("SigIgn:").trim();
+    let ignored =
+        u64::from_str_radix(mask, 16).unwrap_or_else(|e| out.fail(format!("SigIgn mask: {e}")));
+    const SIGPIPE: u32 = 13;
+    out.check(
+        ignored & (1 << (SIGPIPE - 1)) == 0,
+        "expected SIGPIPE not to be ignored in the app",
+    );
+}
+
+#[test]
 fn exec_not_when_unhealthy() {
     let dir = TempDir::new();
     let marker = dir.path().join("ran");

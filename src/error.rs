@@ -103,6 +103,7 @@ impl From<ParseError> for Error {
 pub(crate) enum Phase {
     Resolve,
     Connect,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     Tls,
     Request,
     Response,

@@ -85,6 +85,7 @@ pub use status::StatusList;
 pub use target::{Target, TargetKind};
 
 /// `VERSION (features)`, as `healthprobe --version` prints it.
+#[cfg(feature = "cli")]
 pub(crate) const VERSION_LINE: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (",

@@ -1,6 +1,7 @@
 //! The probe: validated settings, and running checks against one deadline.
 
 use std::path::PathBuf;
+#[cfg(feature = "tls")]
 use std::sync::OnceLock;
 use std::time::Duration;
 

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use support::{Cmd, Request, Response, Server, TempDir, dead_port};

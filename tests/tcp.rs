@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::Ipv6Addr;
 use std::time::Duration;
 
 use support::{Cmd, Response, Server, dead_port};

@@ -71,6 +71,7 @@ pub(crate) fn check(
     outcome
 }
 
+#[cfg_attr(not(feature = "tls"), allow(unused_variables))]
 async fn call(
     probe: &Probe,
     target: &Target,
@@ -434,9 +435,14 @@ fn h2_error(e: &h2::Error, deadline: &Deadline, phase: &Cell<Phase>) -> Error {
             std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
                 deadline.expired(phase.get())
             }
+            // An HTTP/1.1 server answers the HTTP/2 preface with an error page and closes;
+            // which of the two the probe meets first is a race.
             _ => Error::new(
                 ErrorKind::Protocol,
-                format!("{} during the grpc call", net::io_reason(io)),
+                format!(
+                    "{} during the grpc call (is it an http/2 server?)",
+                    net::io_reason(io)
+                ),
             ),
         };
     }

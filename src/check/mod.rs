@@ -12,6 +12,7 @@ use crate::target::{Target, TargetKind};
 mod file;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(feature = "cli")]
 pub(crate) use http::is_secret_header;
 pub(crate) mod http;
 mod tcp;

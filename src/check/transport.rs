@@ -3,7 +3,9 @@
 //! the probe's one TLS configuration (SNI override, client certificate, `--cert-min-days`).
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io;
+#[cfg(feature = "tls")]
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +27,7 @@ use crate::target::{Target, TargetKind};
 #[derive(Debug)]
 pub(crate) struct Progress {
     pub phase: Phase,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub tls_name: String,
     pub notes: Vec<String>,
 }

@@ -37,10 +37,13 @@ pub(crate) fn connect(path: &str, deadline: &Deadline) -> Result<UnixStream, Err
         .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect: {e}")))?;
     match rx.recv_timeout(left) {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(Error::new(
-            ErrorKind::Connect,
-            format!("{} ({path})", crate::net::io_reason(&e)),
-        )),
+        Ok(Err(e)) => {
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such socket".to_string(),
+                _ => crate::net::io_reason(&e),
+            };
+            Err(Error::new(ErrorKind::Connect, format!("{why} ({path})")))
+        }
         Err(_) => Err(Error::new(
             ErrorKind::Timeout,
             format!("{} ({path})", deadline.expired(Phase::Connect)),

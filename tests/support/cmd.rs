@@ -133,6 +133,57 @@ impl Cmd {
     }
 }
 
+/// GNU time (Debian package `time`, installed by `scripts/setup.sh`).
+pub const GNU_TIME: &str = "/usr/bin/time";
+
+impl Cmd {
+    /// Like [`Cmd::run`], under GNU time (`/usr/bin/time -f %M`): also returns the peak
+    /// resident set size in KiB. GNU time writes its figure to a file of its own (`-o`), so the
+    /// probe's stdout and stderr are exactly what it printed. `None`, after saying so on
+    /// stderr, when `/usr/bin/time` is missing: the run happens unmeasured.
+    pub fn run_measured(&self) -> (Output, Option<u64>) {
+        if !std::path::Path::new(GNU_TIME).exists() {
+            eprintln!(
+                "SKIPPED: peak memory not measured: no {GNU_TIME} (scripts/setup.sh installs it)"
+            );
+            return (self.run(), None);
+        }
+        let dir = super::TempDir::new();
+        let report = dir.path().join("peak-rss");
+        let program = match &self.program {
+            Some(program) => program.clone(),
+            None => OsString::from(env!("CARGO_BIN_EXE_healthprobe")),
+        };
+        let mut args: Vec<OsString> = vec!["-f".into(), "%M".into(), "-o".into()];
+        args.push(report.clone().into_os_string());
+        args.push(program);
+        args.extend(self.args.iter().cloned());
+        let timed = Cmd {
+            args,
+            program: Some(OsString::from(GNU_TIME)),
+            ..self.clone()
+        };
+        let out = timed.run();
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        match parse_peak_kb(&text) {
+            Some(kb) => (out, Some(kb)),
+            None => out.fail(format!("no peak RSS figure from {GNU_TIME}: {text:?}")),
+        }
+    }
+}
+
+/// The KiB figure of GNU time's `-f %M` report: its last line (on a non-zero exit, time
+/// writes `Command exited with non-zero status N` before it).
+pub fn parse_peak_kb(report: &str) -> Option<u64> {
+    report
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     thread::spawn(move || {
         let mut buf = Vec::new();

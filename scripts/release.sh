@@ -164,6 +164,10 @@ for arch in "${ARCHES[@]}"; do
     cp "$OUT/$name" "$OUT/context/dist/linux-$arch/healthprobe"
 done
 
+now="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+[ "$now" = "$COMMIT" ] || die "HEAD moved from ${COMMIT:0:12} to ${now:0:12} during the build (build.rs embeds the commit): run again"
+# File times from the commit too, so the image's COPY layers do not depend on when this ran.
+find "$OUT/context" "$OUT/licenses" "$OUT"/healthprobe-"$VERSION"-*-linux-musl -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$OUT" && sha256sum healthprobe-"$VERSION"-*-linux-musl >SHA256SUMS)
 say "built in $((SECONDS - t_all)) s; $OUT/SHA256SUMS:"
 sed 's/^/    /' "$OUT/SHA256SUMS" >&2

@@ -24,6 +24,9 @@ step "unit, integration and doc tests"
 export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1
 cargo test --all-targets
 cargo test --doc
+# The hostile-peer suite again, against the static release binary, whose peak memory must stay
+# under 8 MB in every case (the debug build is 48 MB and unoptimised).
+HEALTHPROBE_TEST_BIN="$PWD/target/x86_64-unknown-linux-musl/release/healthprobe" cargo test --test hostile
 
 step "feature matrix (each feature alone, and none)"
 cargo check --lib --no-default-features
@@ -39,6 +42,9 @@ step "fuzz smoke run"
 if [ "${FUZZ_SECONDS:-10}" -gt 0 ]; then
   scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
 fi
+
+step "release: auditable data, reproducibility, actionlint, cargo deny"
+scripts/check-release.sh
 
 step "docker"
 # Starts (and afterwards stops) a local engine when none answers; CI makes a missing engine a failure.

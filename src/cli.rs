@@ -194,7 +194,15 @@ pub fn run_subcommand_if(name: &str) {
 /// or abort with 134 under `panic = "abort"`; Docker reads both merely as unhealthy, with no
 /// reason). The hook runs before an abort.
 pub fn install_panic_hook() {
+    static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     std::panic::set_hook(Box::new(|info| {
+        // Several check threads may panic at once: the first says why and exits, the others
+        // wait for that exit, so there is still exactly one line.
+        if PANICKED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            loop {
+                std::thread::park();
+            }
+        }
         let what = info
             .payload()
             .downcast_ref::<&str>()

@@ -42,7 +42,7 @@ fn app() -> &'static Path {
         let bin_dir = Path::new(env!("CARGO_BIN_EXE_healthprobe"))
             .parent()
             .expect("the binary's directory");
-        let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        let mut cargo = support::cargo();
         cargo
             .args(["build", "--quiet", "--example", "app", "--manifest-path"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
@@ -51,24 +51,6 @@ fn app() -> &'static Path {
         }
         if let Some(target_dir) = bin_dir.parent() {
             cargo.env("CARGO_TARGET_DIR", target_dir);
-        }
-        // What cargo sets for a running test is not the build's own environment: build scripts
-        // that watch e.g. CARGO_MANIFEST_DIR (ring's) would see a change and rebuild, both now
-        // and in the next `cargo test`.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            let set_for_tests = [
-                "CARGO_MANIFEST_",
-                "CARGO_PKG_",
-                "CARGO_BIN_",
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "OUT_DIR",
-            ];
-            if set_for_tests.iter().any(|prefix| key.starts_with(prefix)) {
-                cargo.env_remove(&*key);
-            }
         }
         let status = cargo.status().expect("running cargo build --example app");
         assert!(

@@ -1438,11 +1438,8 @@ fn static_binary() -> Option<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .expect("target dir of the test binary");
-    let cargo = option_env!("CARGO")
-        .map(OsString::from)
-        .unwrap_or_else(|| "cargo".into());
     let started = Instant::now();
-    let built = Command::new(&cargo)
+    let built = support::cargo()
         .args([
             "build",
             "--release",

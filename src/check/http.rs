@@ -27,7 +27,8 @@ const USER_AGENT: &str = concat!("healthprobe/", env!("CARGO_PKG_VERSION"));
 /// Room for the status line and headers of any sane health endpoint. ureq's default is
 /// 128 KiB each way, zeroed per request: 93 % of the instructions of a whole check.
 const INPUT_BUFFER: usize = 16 * 1024;
-const OUTPUT_BUFFER: usize = 4 * 1024;
+/// The request (line and headers) must fit: 16 KiB leaves room for a long redirect location.
+const OUTPUT_BUFFER: usize = 16 * 1024;
 
 /// Where a request goes: the target's scheme, host and port, then each redirect's.
 #[derive(Debug, Clone)]
@@ -220,6 +221,9 @@ fn request(
         .accept_encoding(AutoHeaderValue::None)
         .input_buffer_size(INPUT_BUFFER)
         .output_buffer_size(OUTPUT_BUFFER)
+        // Below the input buffer, so that headers that fill it are reported as too large
+        // rather than as a peer that stopped sending.
+        .max_response_header_size(INPUT_BUFFER - 1)
         .max_idle_connections(0)
         .max_idle_connections_per_host(0)
         .allow_non_standard_methods(true)
@@ -350,6 +354,14 @@ fn from_ureq(e: ureq::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>
         ureq::Error::Timeout(_) => deadline.expired(phase),
         ureq::Error::Io(io) => from_io(io, deadline, progress),
         ureq::Error::HostNotFound => Error::new(ErrorKind::Resolve, "host not found"),
+        // ureq-proto's OutputOverflow: the request itself does not fit the output buffer.
+        ureq::Error::Protocol(p) if p.to_string().contains("output too small") => Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "request too large: the url and headers must fit in {} KiB",
+                OUTPUT_BUFFER / 1024
+            ),
+        ),
         ureq::Error::Protocol(p) => Error::new(
             ErrorKind::Protocol,
             format!("invalid http response: {}", lowercase_first(&p.to_string())),
@@ -358,7 +370,7 @@ fn from_ureq(e: ureq::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>
             ErrorKind::Protocol,
             format!(
                 "invalid http response: headers larger than {} KiB",
-                limit / 1024
+                (limit + 1) / 1024
             ),
         ),
         ureq::Error::ConnectProxyFailed(why) => Error::new(

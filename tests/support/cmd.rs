@@ -79,7 +79,7 @@ impl Cmd {
     pub fn run_any_exit(&self) -> Output {
         let program = match &self.program {
             Some(program) => program.clone(),
-            None => OsString::from(env!("CARGO_BIN_EXE_healthprobe")),
+            None => probe_binary(),
         };
         let mut command = Command::new(program);
         command
@@ -152,7 +152,7 @@ impl Cmd {
         let report = dir.path().join("peak-rss");
         let program = match &self.program {
             Some(program) => program.clone(),
-            None => OsString::from(env!("CARGO_BIN_EXE_healthprobe")),
+            None => probe_binary(),
         };
         let mut args: Vec<OsString> = vec!["-f".into(), "%M".into(), "-o".into()];
         args.push(report.clone().into_os_string());
@@ -537,4 +537,16 @@ fn is_elapsed(word: &str) -> bool {
         && number.starts_with(|c: char| c.is_ascii_digit())
         && number.parse::<f64>().is_ok()
         && ["ns", "us", "µs", "ms", "s"].contains(&unit)
+}
+
+/// The binary under test: `HEALTHPROBE_TEST_BIN` when set (the test command points it at the
+/// static release binary for the hostile suite's 8 MB bound), else cargo's debug build.
+pub fn probe_binary() -> OsString {
+    std::env::var_os("HEALTHPROBE_TEST_BIN")
+        .unwrap_or_else(|| OsString::from(env!("CARGO_BIN_EXE_healthprobe")))
+}
+
+/// Whether the binary under test is cargo's debug build (with its debug-only panic trigger).
+pub fn probe_is_debug_build() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("HEALTHPROBE_TEST_BIN").is_none()
 }

@@ -32,7 +32,7 @@ pub const DEBUG_PEAK_RSS_LIMIT_KB: u64 = 16 * 1024;
 /// The ceiling for this build: [`PEAK_RSS_LIMIT_KB`], or [`DEBUG_PEAK_RSS_LIMIT_KB`] in a
 /// debug build (the test crate and the binary share the profile under `cargo test`).
 pub fn peak_rss_limit_kb() -> u64 {
-    if cfg!(debug_assertions) {
+    if super::probe_is_debug_build() {
         DEBUG_PEAK_RSS_LIMIT_KB
     } else {
         PEAK_RSS_LIMIT_KB
@@ -41,7 +41,7 @@ pub fn peak_rss_limit_kb() -> u64 {
 
 /// `debug` or `release`, for the record lines.
 pub fn profile() -> &'static str {
-    if cfg!(debug_assertions) {
+    if super::probe_is_debug_build() {
         "debug"
     } else {
         "release"

@@ -19,7 +19,7 @@ pub mod json;
 mod server;
 mod tls;
 
-pub use cmd::{Cmd, Output, ResultLine};
+pub use cmd::{Cmd, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{
     Request, Response, Server, TlsStream, dead_port, localhost_resolves_to, read_request,
 };
@@ -71,4 +71,29 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// `cargo`, for a nested build from inside a test (the example app, the static binary), without
+/// the variables cargo sets for a running test: build scripts that watch e.g.
+/// `CARGO_MANIFEST_DIR` (ring's) would see a change and rebuild everything, both now and in the
+/// next `cargo test`.
+pub fn cargo() -> std::process::Command {
+    let mut cargo =
+        std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let set_for_tests = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_BIN_",
+            "CARGO_CRATE_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "OUT_DIR",
+        ];
+        if set_for_tests.iter().any(|prefix| key.starts_with(prefix)) {
+            cargo.env_remove(&*key);
+        }
+    }
+    cargo
 }

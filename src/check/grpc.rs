@@ -36,7 +36,10 @@ pub(crate) fn check(
     }
     let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
     let (stream, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!("connected to {addr}"));
+    seen.notes.push(format!(
+        "connected to {addr} at {}ms",
+        deadline.elapsed().as_millis()
+    ));
     stream.set_nonblocking(true).map_err(|e| {
         Error::new(
             ErrorKind::Connect,

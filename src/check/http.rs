@@ -147,7 +147,7 @@ pub(crate) fn check(
         let mut response = request(probe, target, &url, deadline, &progress, seen)?;
         let status = response.status();
         seen.status = Some(status.as_u16());
-        note_response(&response, seen);
+        note_response(&response, deadline, seen);
         if probe.s.follow_redirects && status.is_redirection() {
             if let Some(location) = response
                 .headers()
@@ -276,9 +276,13 @@ fn request(
     result.map_err(|e| from_ureq(e, deadline, progress))
 }
 
-fn note_response(response: &Response<Body>, seen: &mut Seen) {
-    seen.notes
-        .push(format!("< {:?} {}", response.version(), response.status()));
+fn note_response(response: &Response<Body>, deadline: &Deadline, seen: &mut Seen) {
+    seen.notes.push(format!(
+        "< {:?} {} (at {}ms)",
+        response.version(),
+        response.status(),
+        deadline.elapsed().as_millis()
+    ));
     for (name, value) in response.headers() {
         let shown = if is_secret_header(name.as_str()) {
             "[redacted]".to_string()

@@ -16,7 +16,10 @@ pub(crate) fn check(
 ) -> Result<String, Error> {
     let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
     let (mut stream, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!("connected to {addr}"));
+    seen.notes.push(format!(
+        "connected to {addr} at {}ms",
+        deadline.elapsed().as_millis()
+    ));
     match converse(&mut stream, probe, deadline)? {
         Some(reply) => Ok(reply),
         None => Ok(format!("connected to {addr}")),

@@ -32,7 +32,10 @@ pub(crate) fn check(
     let server_name = tls::server_name(&name)?;
     let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
     let (mut sock, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!("connected to {addr}"));
+    seen.notes.push(format!(
+        "connected to {addr} at {}ms",
+        deadline.elapsed().as_millis()
+    ));
     let mut conn = ClientConnection::new(config, server_name)
         .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
     sock.set_timeouts(deadline.left(Phase::Tls)?)

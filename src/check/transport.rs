@@ -191,7 +191,10 @@ impl<In: Transport> Connector<In> for ProbeConnector {
                 self.set_phase(Phase::Connect);
                 if let Some(path) = &self.unix {
                     let stream = crate::check::unix::connect(path, &self.deadline).map_err(ours)?;
-                    self.note(format!("connected to {path}"));
+                    self.note(format!(
+                        "connected to {path} at {}ms",
+                        self.deadline.elapsed().as_millis()
+                    ));
                     Box::new(StreamTransport {
                         stream,
                         buffers: buffers(),
@@ -199,7 +202,10 @@ impl<In: Transport> Connector<In> for ProbeConnector {
                 } else {
                     let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
                     let (stream, addr) = net::connect(&addrs, &self.deadline).map_err(ours)?;
-                    self.note(format!("connected to {addr}"));
+                    self.note(format!(
+                        "connected to {addr} at {}ms",
+                        self.deadline.elapsed().as_millis()
+                    ));
                     Box::new(StreamTransport {
                         stream,
                         buffers: buffers(),

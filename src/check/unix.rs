@@ -15,7 +15,11 @@ pub(crate) fn check(
     seen: &mut Seen,
 ) -> Result<String, Error> {
     let mut stream = connect(target.path(), deadline)?;
-    seen.notes.push(format!("connected to {}", target.path()));
+    seen.notes.push(format!(
+        "connected to {} at {}ms",
+        target.path(),
+        deadline.elapsed().as_millis()
+    ));
     match converse(&mut stream, probe, deadline)? {
         Some(reply) => Ok(reply),
         None => Ok(format!("connected to {}", target.path())),

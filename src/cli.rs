@@ -180,6 +180,7 @@ pub fn main() -> std::process::ExitCode {
 ///
 /// The image then needs no second binary:
 /// `HEALTHCHECK CMD ["/app", "healthcheck", "http://127.0.0.1:8080/health"]`.
+#[allow(clippy::needless_doctest_main)]
 pub fn run_subcommand_if(name: &str) {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|first| first == name) {

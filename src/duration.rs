@@ -70,7 +70,7 @@ fn bounded(secs: f64, input: &str) -> Result<Duration, ParseError> {
 /// Formats a duration the way it is written on the command line: `250ms`, `2s`, `1m30s`.
 pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 || ms % 1000 != 0 {
+    if ms < 1000 || !ms.is_multiple_of(1000) {
         if ms >= 1000 {
             return format!("{:.1}s", d.as_secs_f64());
         }

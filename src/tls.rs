@@ -2,7 +2,7 @@
 //! client certificate, verification switch, and the name verified. Built once, then shared by
 //! `https://`, `tls://` and `grpcs://` checks, each adding its ALPN protocol.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -112,10 +112,10 @@ fn roots(settings: &TlsSettings) -> Result<(RootCertStore, Trust), Error> {
                 std::fs::read_dir(&dir).map_err(|e| file_error(&dir, "SSL_CERT_DIR", &e))?;
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.is_file() {
-                    if let Ok(iter) = CertificateDer::pem_file_iter(&path) {
-                        store.add_parsable_certificates(iter.flatten());
-                    }
+                if path.is_file()
+                    && let Ok(iter) = CertificateDer::pem_file_iter(&path)
+                {
+                    store.add_parsable_certificates(iter.flatten());
                 }
             }
         }
@@ -131,7 +131,7 @@ fn roots(settings: &TlsSettings) -> Result<(RootCertStore, Trust), Error> {
     Ok((store, Trust::Bundled))
 }
 
-fn add_pem_file(store: &mut RootCertStore, path: &PathBuf, what: &str) -> Result<(), Error> {
+fn add_pem_file(store: &mut RootCertStore, path: &Path, what: &str) -> Result<(), Error> {
     let certs = read_certs(path, what)?;
     let (added, _) = store.add_parsable_certificates(certs);
     if added == 0 {
@@ -143,7 +143,7 @@ fn add_pem_file(store: &mut RootCertStore, path: &PathBuf, what: &str) -> Result
     Ok(())
 }
 
-fn read_certs(path: &PathBuf, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| pem_error(path, what, e))?
         .collect::<Result<Vec<_>, _>>()
@@ -157,7 +157,7 @@ fn read_certs(path: &PathBuf, what: &str) -> Result<Vec<CertificateDer<'static>>
     Ok(certs)
 }
 
-fn pem_error(path: &PathBuf, what: &str, e: rustls::pki_types::pem::Error) -> Error {
+fn pem_error(path: &Path, what: &str, e: rustls::pki_types::pem::Error) -> Error {
     match e {
         rustls::pki_types::pem::Error::Io(io) => file_error(path, what, &io),
         other => Error::new(
@@ -419,58 +419,6 @@ impl ServerCertVerifier for NoVerifier {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(format_date(0), "1970-01-01");
-        assert_eq!(format_date(1_767_225_600), "2026-01-01");
-        assert_eq!(days_from_civil(2026, 1, 1) * 86_400, 1_767_225_600);
-    }
-
-    #[test]
-    fn server_name_strips_port_and_brackets() {
-        assert_eq!(
-            server_name("api.example.com:8443").unwrap().to_str(),
-            "api.example.com"
-        );
-        assert!(matches!(
-            server_name("[::1]").unwrap(),
-            ServerName::IpAddress(_)
-        ));
-        assert!(matches!(
-            server_name("127.0.0.1").unwrap(),
-            ServerName::IpAddress(_)
-        ));
-    }
-
-    #[test]
-    fn not_after_of_a_generated_certificate() {
-        let mut params = rcgen::CertificateParams::new(vec!["a.test".into()]).unwrap();
-        params.not_after = rcgen::date_time_ymd(2031, 7, 4);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        let secs = not_after(cert.der()).unwrap();
-        assert_eq!(format_date(secs), "2031-07-04");
-    }
-
-    #[test]
-    fn not_after_of_garbage_is_none() {
-        assert_eq!(not_after(&[0x30, 0x82, 0xff]), None);
-        assert_eq!(not_after(&[]), None);
-    }
-
-    #[test]
-    fn alert_names_are_words() {
-        assert_eq!(
-            alert_name(rustls::AlertDescription::CertificateRequired),
-            "certificate required"
-        );
-    }
-}
-
 /// Runs the handshake to completion over `io`, whose timeouts the caller has set.
 pub(crate) fn handshake(
     conn: &mut rustls::ClientConnection,
@@ -486,10 +434,11 @@ pub(crate) fn handshake(
                 e.kind(),
                 std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
             );
-            if closed && conn.read_tls(io).is_ok() {
-                if let Err(tls) = conn.process_new_packets() {
-                    return Err(describe(&tls, name));
-                }
+            if closed
+                && conn.read_tls(io).is_ok()
+                && let Err(tls) = conn.process_new_packets()
+            {
+                return Err(describe(&tls, name));
             }
             return Err(io_error(&e, name, deadline));
         }
@@ -568,5 +517,57 @@ pub(crate) fn version_name(v: rustls::ProtocolVersion) -> &'static str {
         rustls::ProtocolVersion::TLSv1_3 => "1.3",
         rustls::ProtocolVersion::TLSv1_2 => "1.2",
         _ => "(old version)",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(1_767_225_600), "2026-01-01");
+        assert_eq!(days_from_civil(2026, 1, 1) * 86_400, 1_767_225_600);
+    }
+
+    #[test]
+    fn server_name_strips_port_and_brackets() {
+        assert_eq!(
+            server_name("api.example.com:8443").unwrap().to_str(),
+            "api.example.com"
+        );
+        assert!(matches!(
+            server_name("[::1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("127.0.0.1").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+    }
+
+    #[test]
+    fn not_after_of_a_generated_certificate() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.test".into()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2031, 7, 4);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let secs = not_after(cert.der()).unwrap();
+        assert_eq!(format_date(secs), "2031-07-04");
+    }
+
+    #[test]
+    fn not_after_of_garbage_is_none() {
+        assert_eq!(not_after(&[0x30, 0x82, 0xff]), None);
+        assert_eq!(not_after(&[]), None);
+    }
+
+    #[test]
+    fn alert_names_are_words() {
+        assert_eq!(
+            alert_name(rustls::AlertDescription::CertificateRequired),
+            "certificate required"
+        );
     }
 }

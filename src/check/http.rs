@@ -148,37 +148,37 @@ pub(crate) fn check(
         let status = response.status();
         seen.status = Some(status.as_u16());
         note_response(&response, deadline, seen);
-        if probe.s.follow_redirects && status.is_redirection() {
-            if let Some(location) = response
+        if probe.s.follow_redirects
+            && status.is_redirection()
+            && let Some(location) = response
                 .headers()
                 .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-            {
-                let next = url.join(location)?;
-                if next.same_host(&url) {
-                    redirects += 1;
-                    if redirects > MAX_REDIRECTS {
-                        return Err(Error::unhealthy(format!(
-                            "too many redirects: more than {MAX_REDIRECTS}"
-                        )));
-                    }
-                    #[cfg(not(feature = "tls"))]
-                    if next.tls {
-                        return Err(Error::new(
-                            ErrorKind::Unsupported,
-                            "redirect to https needs the `tls` feature, which this build leaves out",
-                        ));
-                    }
-                    seen.notes
-                        .push(format!("following redirect to {}", shorten(&next.path)));
-                    url = next;
-                    continue;
+        {
+            let next = url.join(location)?;
+            if next.same_host(&url) {
+                redirects += 1;
+                if redirects > MAX_REDIRECTS {
+                    return Err(Error::unhealthy(format!(
+                        "too many redirects: more than {MAX_REDIRECTS}"
+                    )));
                 }
-                seen.notes.push(format!(
-                    "redirect to another host ({}) not followed",
-                    shorten(&next.host)
-                ));
+                #[cfg(not(feature = "tls"))]
+                if next.tls {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        "redirect to https needs the `tls` feature, which this build leaves out",
+                    ));
+                }
+                seen.notes
+                    .push(format!("following redirect to {}", shorten(&next.path)));
+                url = next;
+                continue;
             }
+            seen.notes.push(format!(
+                "redirect to another host ({}) not followed",
+                shorten(&next.host)
+            ));
         }
         let line = match status.canonical_reason() {
             Some(reason) => format!("{} {reason}", status.as_u16()),
@@ -327,21 +327,21 @@ fn read_body(
 }
 
 fn check_body(probe: &Probe, body: &[u8]) -> Result<(), Error> {
-    if let Some(text) = &probe.s.body_contains {
-        if !contains(body, text.as_bytes()) {
-            return Err(Error::unhealthy(format!(
-                "body does not contain {:?}",
-                shorten(text)
-            )));
-        }
+    if let Some(text) = &probe.s.body_contains
+        && !contains(body, text.as_bytes())
+    {
+        return Err(Error::unhealthy(format!(
+            "body does not contain {:?}",
+            shorten(text)
+        )));
     }
-    if let Some(re) = &probe.s.body_matches {
-        if !re.is_match(&String::from_utf8_lossy(body)) {
-            return Err(Error::unhealthy(format!(
-                "body does not match {:?}",
-                shorten(re.as_str())
-            )));
-        }
+    if let Some(re) = &probe.s.body_matches
+        && !re.is_match(&String::from_utf8_lossy(body))
+    {
+        return Err(Error::unhealthy(format!(
+            "body does not match {:?}",
+            shorten(re.as_str())
+        )));
     }
     Ok(())
 }

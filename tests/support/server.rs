@@ -687,10 +687,10 @@ impl Drop for Server {
             eprintln!("support: could not wake the test server's accept loop; not joining it");
             return;
         }
-        if let Err(payload) = thread.join() {
-            if !thread::panicking() {
-                panic!("a test server thread panicked: {}", panic_message(&payload));
-            }
+        if let Err(payload) = thread.join()
+            && !thread::panicking()
+        {
+            panic!("a test server thread panicked: {}", panic_message(&payload));
         }
     }
 }

@@ -12,8 +12,9 @@ step "setup"
 scripts/setup.sh
 scripts/grpc-venv.sh
 
-step "format"
+step "format and lints"
 cargo fmt --check
+cargo clippy --all-targets -- -D warnings
 
 step "static release binary (the size and instruction guards in tests/budget.rs read it)"
 cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe

@@ -232,6 +232,15 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
             CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
                 format!("certificate for {name} is not for server authentication")
             }
+            // `openssl req -x509` makes a self-signed certificate with CA:TRUE; webpki will
+            // not accept a CA certificate as the server's own.
+            CertificateError::Other(e) if format!("{e:?}").contains("CaUsedAsEndEntity") => {
+                format!(
+                    "certificate for {name} is a CA certificate (CA:TRUE) used as the server's own; \
+                 serve a leaf certificate issued by that CA, or skip verification with -k"
+                )
+            }
+            CertificateError::Other(e) => format!("certificate for {name} was rejected: {e}"),
             other => format!("certificate for {name} was rejected: {other:?}"),
         },
         rustls::Error::AlertReceived(alert) => match alert {

@@ -1585,3 +1585,40 @@ fn static_binary_in_an_empty_root_as_uid_65532() {
     chroot(&["-t", "5s", &url]).expect(1, Some("unhealthy"), &["unknown issuer"]);
     assert_eq!(s.srv.request_count(), 1);
 }
+
+// --- A self-signed certificate with CA:TRUE, as `openssl req -x509` makes -----------------------
+
+/// Trusting such a certificate with `--ca-file` still fails (webpki will not take a CA
+/// certificate as the server's own), and the reason says so and what to do instead.
+#[test]
+fn self_signed_ca_certificate_as_server_certificate_is_explained() {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let srv = Server::https_config(
+        std::net::Ipv4Addr::LOCALHOST,
+        std::sync::Arc::new(config),
+        &cert.pem(),
+        |_| Response::ok("ok"),
+    );
+    let dir = TempDir::new();
+    let ca = dir.write("self-signed.pem", cert.pem());
+    let url = format!("https://localhost:{}/", srv.port());
+    let out = Cmd::new().arg("--ca-file").arg(&ca).arg(&url).run();
+    out.unhealthy()
+        .contains("is a CA certificate")
+        .contains("-k");
+    Cmd::new().arg("-k").arg(&url).run().healthy();
+}

@@ -61,6 +61,8 @@ our_pid() {
     local pid
     pid="$(cat "$PIDFILE")"
     [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = dockerd ] || return 1
+    # A killed dockerd whose parent has not reaped it yet is a zombie: not running.
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
     printf '%s\n' "$pid"
 }
 

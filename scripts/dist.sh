@@ -25,18 +25,8 @@ arches=("$@")
 
 say() { printf 'dist.sh: %s\n' "$*" >&2; }
 
-apt_updated=0
-need_deb() { # need_deb COMMAND PACKAGE
-    command -v "$1" >/dev/null 2>&1 && return 0
-    say "installing $2 from Debian (for $1)"
-    [ "$apt_updated" = 1 ] || { apt-get update -qq; apt_updated=1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
-}
-need_target() {
-    rustup target list --installed 2>/dev/null | grep -qx "$1" && return 0
-    say "adding rust target $1"
-    rustup target add "$1" >&2
-}
+# shellcheck source=scripts/lib/musl.sh
+. scripts/lib/musl.sh  # the working directory is the checkout
 
 mkdir -p "$OUT/dist/licenses"
 for f in LICENSE LICENSE-MIT LICENSE-APACHE COPYING NOTICE; do
@@ -44,20 +34,7 @@ for f in LICENSE LICENSE-MIT LICENSE-APACHE COPYING NOTICE; do
 done
 
 for arch in "${arches[@]}"; do
-    case "$arch" in
-        amd64)
-            triple=x86_64-unknown-linux-musl
-            need_deb musl-gcc musl-tools
-            ;;
-        arm64)
-            triple=aarch64-unknown-linux-musl
-            need_deb aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
-            export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
-            export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
-            ;;
-        *) say "unknown arch $arch (amd64|arm64)"; exit 1 ;;
-    esac
-    need_target "$triple"
+    musl_toolchain "$arch" || { say "unknown arch $arch (amd64|arm64)"; exit 1; }
     # The published binary is built on its own, exactly as `cargo build --release --bin healthprobe`
     # builds it (building it together with examples would unify dev-dependency features into it).
     cargo build --release --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe >&2

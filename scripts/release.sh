@@ -57,18 +57,8 @@ say() { printf 'release.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 # --- tools -------------------------------------------------------------------------------------
-apt_updated=0
-need_deb() { # need_deb COMMAND PACKAGE
-    command -v "$1" >/dev/null 2>&1 && return 0
-    say "installing $2 from Debian (for $1)"
-    [ "$apt_updated" = 1 ] || { apt-get update -qq; apt_updated=1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null
-}
-need_target() {
-    rustup target list --installed 2>/dev/null | grep -qx "$1" && return 0
-    say "adding rust target $1"
-    rustup target add "$1" >&2
-}
+# shellcheck source=scripts/lib/musl.sh
+. scripts/lib/musl.sh  # the working directory is the checkout
 if ! cargo auditable --version >/dev/null 2>&1; then
     say "installing cargo-auditable (cargo install --locked cargo-auditable)"
     t=$SECONDS
@@ -124,20 +114,8 @@ is_static() { ! readelf -l "$1" 2>/dev/null | grep -q INTERP && ! readelf -d "$1
 
 t_all=$SECONDS
 for arch in "${ARCHES[@]}"; do
-    case "$arch" in
-        amd64)
-            triple=x86_64-unknown-linux-musl; short=x86_64-linux-musl
-            need_deb musl-gcc musl-tools
-            ;;
-        arm64)
-            triple=aarch64-unknown-linux-musl; short=aarch64-linux-musl
-            need_deb aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
-            export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
-            export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
-            ;;
-        *) die "unknown arch $arch (amd64|arm64)" ;;
-    esac
-    need_target "$triple"
+    musl_toolchain "$arch" || die "unknown arch $arch (amd64|arm64)"
+    short="${triple%%-unknown-*}-linux-musl"
     built="$TARGET_DIR/$triple/release/healthprobe"
     name="healthprobe-$VERSION-$short"
 

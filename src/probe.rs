@@ -20,11 +20,11 @@ use crate::target::Target;
 pub struct Probe {
     pub(crate) s: Settings,
     #[cfg(feature = "tls")]
-    pub(crate) https: OnceLock<Result<crate::tls::Built, Error>>,
+    pub(crate) https: OnceLock<Result<std::sync::Arc<rustls::ClientConfig>, Error>>,
     #[cfg(feature = "tls")]
-    pub(crate) plain_tls: OnceLock<Result<crate::tls::Built, Error>>,
+    pub(crate) plain_tls: OnceLock<Result<std::sync::Arc<rustls::ClientConfig>, Error>>,
     #[cfg(all(feature = "tls", feature = "grpc"))]
-    pub(crate) grpc_tls: OnceLock<Result<crate::tls::Built, Error>>,
+    pub(crate) grpc_tls: OnceLock<Result<std::sync::Arc<rustls::ClientConfig>, Error>>,
 }
 
 /// The settings of a [`Probe`], validated by [`ProbeBuilder::build`].
@@ -532,22 +532,13 @@ impl Probe {
                                 deadline.elapsed(),
                             )
                         }),
-                        Err(e) => self.check_one_after_spawn_failure(t, &deadline, e),
+                        // No thread to spare: check it here, within the same deadline.
+                        Err(_) => self.check_one(t, &deadline),
                     })
                     .collect()
             }),
         };
         Report::new(checks, self.s.any)
-    }
-
-    fn check_one_after_spawn_failure(
-        &self,
-        t: &Target,
-        deadline: &Deadline,
-        _e: std::io::Error,
-    ) -> CheckReport {
-        // No thread to spare: check it here, still within the same deadline.
-        self.check_one(t, deadline)
     }
 
     fn check_one(&self, target: &Target, deadline: &Deadline) -> CheckReport {
@@ -656,10 +647,8 @@ impl Probe {
             #[cfg(all(feature = "tls", feature = "grpc"))]
             TlsUse::Grpc => (&self.grpc_tls, &[b"h2"]),
         };
-        match cell.get_or_init(|| crate::tls::build(&self.s.tls, alpn)) {
-            Ok(built) => Ok(built.config.clone()),
-            Err(e) => Err(e.clone()),
-        }
+        cell.get_or_init(|| crate::tls::build(&self.s.tls, alpn))
+            .clone()
     }
 
     /// The name sent as SNI and verified: `--server-name`, else a `Host` header, else the

@@ -27,51 +27,24 @@ pub(crate) struct TlsSettings {
     pub cert_min_days: Option<u32>,
 }
 
-/// Where the trusted roots came from, for `-v` and the README's precedence table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Trust {
-    CaFile,
-    SslCertFile,
-    SslCertDir,
-    Bundled,
-    Insecure,
-}
-
-pub(crate) struct Built {
-    pub config: Arc<ClientConfig>,
-    pub trust: Trust,
-}
-
-impl std::fmt::Debug for Built {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Built")
-            .field("trust", &self.trust)
-            .finish_non_exhaustive()
-    }
-}
-
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Builds the client config for one ALPN protocol list (`http/1.1` for https, `h2` for grpcs,
 /// none for `tls://`).
-pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Built, Error> {
+pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Error> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
-    let (builder, trust) = if settings.insecure {
+    let builder = if settings.insecure {
         let verifier = Arc::new(NoVerifier(provider.signature_verification_algorithms));
-        (
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier),
-            Trust::Insecure,
-        )
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
     } else {
-        let (roots, trust) = roots(settings)?;
-        (builder.with_root_certificates(roots), trust)
+        builder.with_root_certificates(roots(settings)?)
     };
     let mut config = match (&settings.cert, &settings.key) {
         (Some(cert), Some(key)) => {
@@ -87,23 +60,20 @@ pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Built, Err
         _ => return Err(Error::usage("--cert and --key go together")),
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    Ok(Built {
-        config: Arc::new(config),
-        trust,
-    })
+    Ok(Arc::new(config))
 }
 
 /// The trust store, by precedence: `--ca-file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
 /// (distroless images set these to their CA bundle), then the bundled Mozilla roots.
-fn roots(settings: &TlsSettings) -> Result<(RootCertStore, Trust), Error> {
+fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();
     if let Some(path) = &settings.ca_file {
         add_pem_file(&mut store, path, "--ca-file")?;
-        return Ok((store, Trust::CaFile));
+        return Ok(store);
     }
     if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
         add_pem_file(&mut store, &PathBuf::from(path), "SSL_CERT_FILE")?;
-        return Ok((store, Trust::SslCertFile));
+        return Ok(store);
     }
     if let Some(dir) = std::env::var_os("SSL_CERT_DIR").filter(|p| !p.is_empty()) {
         // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
@@ -125,10 +95,10 @@ fn roots(settings: &TlsSettings) -> Result<(RootCertStore, Trust), Error> {
                 "SSL_CERT_DIR holds no PEM certificates",
             ));
         }
-        return Ok((store, Trust::SslCertDir));
+        return Ok(store);
     }
     store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    Ok((store, Trust::Bundled))
+    Ok(store)
 }
 
 fn add_pem_file(store: &mut RootCertStore, path: &Path, what: &str) -> Result<(), Error> {

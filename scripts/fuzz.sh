@@ -5,12 +5,13 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #
 # Prints each target's execution count; exits non-zero on the first crash (the input is left in
-# fuzz/artifacts/TARGET/). Installs cargo-fuzz when missing.
+# fuzz/artifacts/TARGET/). scripts/setup.sh installs cargo-fuzz and the nightly when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
-command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+scripts/setup.sh fuzz
+export PATH="$PATH:$PWD/.venv/bin"
 targets=(target_grammar duration status_list expand cli_args)
 total=0
 for t in "${targets[@]}"; do

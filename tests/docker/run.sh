@@ -12,7 +12,10 @@
 #   4. the embedded form: an image with only the app, HEALTHCHECK ["/app", "healthcheck", ...];
 #   5. Compose (examples/compose.yaml, Debian's docker-compose): web starts only after db is healthy;
 #   6. `healthprobe --wait ... -- /app ...` as ENTRYPOINT waits for a dependency, then execs the app
-#      in the same process (PID 1 stays PID 1).
+#      in the same process (PID 1 stays PID 1);
+#   7. the linux/arm64 image;
+#   8. `healthprobe install /probe` as UID 65532 into a volume, for an app image without a probe,
+#      and examples/compose-install.yaml as written.
 #
 # STAND-INS (no registry can be reached here, so nothing is pulled):
 #   gcr.io/distroless/static-debian12:nonroot  <- scripts/standin-images.sh, FROM scratch with the
@@ -295,10 +298,7 @@ fi
 
 # ------------------------------------------------------------------------------------------------
 section "5. Compose (examples/compose.yaml): web starts only after db is healthy"
-if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    echo "installing Debian's docker-compose"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; } >/dev/null 2>&1
-fi
+command -v docker-compose >/dev/null 2>&1 || [ "$(id -u)" != 0 ] || "$ROOT/scripts/setup.sh" docker
 if ! command -v docker-compose >/dev/null 2>&1; then
     if [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ]; then fail "docker-compose is not installed"; else skip "docker-compose is not installed (apt-get install docker-compose)"; fi
 else
@@ -400,11 +400,11 @@ have_arm64_tools() {
 # 0 = don't, auto (default) = when the toolchain is there, or always under HEALTHPROBE_REQUIRE_DOCKER=1.
 arm64="${HEALTHPROBE_DOCKER_ARM64:-auto}"
 [ "$arm64" = auto ] && [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ] && arm64=1
-if [ "$arm64" = 1 ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static; } >/dev/null 2>&1
+if [ "$arm64" = 1 ] && ! have_arm64_tools; then
+    "$ROOT/scripts/setup.sh" arm64 || fail "arm64: scripts/setup.sh arm64"
 fi
 if [ "$arm64" = 0 ] || { [ "$arm64" = auto ] && ! have_arm64_tools; }; then
-    skip "arm64: HEALTHPROBE_DOCKER_ARM64=${arm64} and/or no aarch64 toolchain (rustup target add aarch64-unknown-linux-musl; apt-get install gcc-aarch64-linux-gnu qemu-user-static)"
+    skip "arm64: HEALTHPROBE_DOCKER_ARM64=${arm64} and/or no aarch64 toolchain (scripts/setup.sh arm64)"
 else
     t=$SECONDS
     if [ -n "${HEALTHPROBE_DOCKER_BIN_DIR:-}" ] && [ -f "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe-arm64" ]; then
@@ -453,6 +453,71 @@ else
         fi
     fi
 fi
+
+# ------------------------------------------------------------------------------------------------
+section "8. install: the probe copied into a volume for an image that has none (Kubernetes init container, Compose one-shot)"
+# "your vendor's app" <- an image FROM scratch holding only /app (examples/app.rs), whose
+# HEALTHCHECK runs /probe/healthprobe from a volume that `healthprobe install /probe` filled.
+BARE_IMAGE="healthprobe-bare-app:$RUN_ID"
+cat >"$ctx/Dockerfile.bare" <<'DOCKERFILE'
+FROM scratch
+COPY dist/linux-amd64/app /app
+USER 65532:65532
+HEALTHCHECK --interval=1s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["/probe/healthprobe", "--timeout", "2s", "http://127.0.0.1:8080/health"]
+ENTRYPOINT ["/app"]
+CMD ["serve", "--listen", "127.0.0.1:8080"]
+DOCKERFILE
+vol="$RUN_ID-probe"
+if build -f "$ctx/Dockerfile.bare" -t "$BARE_IMAGE" "$ctx" >/dev/null && d volume create --label "$LABEL" "$vol" >/dev/null; then
+    # A Kubernetes emptyDir is world-writable; a new Docker volume is root's 0755: open it up the same way.
+    chmod 1777 "$(d volume inspect -f '{{.Mountpoint}}' "$vol")"
+    out="$(d run --rm --label "$LABEL" --network none --read-only --cap-drop ALL --user 65532:65532 \
+        -v "$vol:/probe" "$PROBE_IMAGE" install /probe 2>&1)"; rc=$?
+    if [ "$rc" = 0 ] && [[ "$out" =~ ^installed\ /probe/healthprobe\ \(healthprobe\ [0-9.]+,\ [0-9.]+\ (MB|KB)\)$ ]]; then
+        pass "docker run --user 65532:65532 --read-only $PROBE_IMAGE install /probe: $out"
+    else
+        fail "install /probe as 65532 (exit $rc): $out"
+    fi
+    c="$RUN_ID-bare"
+    d run -d --name "$c" --label "$LABEL" --network none --read-only --cap-drop ALL -v "$vol:/probe:ro" "$BARE_IMAGE" >/dev/null
+    first="$(status "$c")"
+    if [ "$first" = starting ]; then pass "install: health is 'starting' right after docker run"; else fail "install: first status '$first'"; fi
+    if wait_for "$c" healthy 20; then pass "install: starting -> healthy in ~${waited}s, checked by /probe/healthprobe"; check_output "$c" healthy 0 "$URL"; else fail "install: never healthy"; fi
+    if d exec "$c" /probe/healthprobe -X POST http://127.0.0.1:8080/flip >/dev/null && wait_for "$c" unhealthy 20; then
+        pass "install: healthy -> unhealthy in ~${waited}s after the flip"; check_output "$c" unhealthy 1 "$URL" 503
+    else
+        fail "install: never unhealthy after the flip"
+    fi
+    if d exec "$c" /probe/healthprobe -X POST http://127.0.0.1:8080/flip >/dev/null && wait_for "$c" healthy 20; then
+        pass "install: unhealthy -> healthy in ~${waited}s after flipping back"
+    else
+        fail "install: never healthy again"
+    fi
+    d rm -f "$c" >/dev/null
+    d volume rm "$vol" >/dev/null 2>&1
+else
+    fail "install: docker build of the bare app image or volume create"
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+    icompose() { HEALTHPROBE_IMAGE="$PROBE_IMAGE" HEALTHPROBE_APP_IMAGE="$BARE_IMAGE" docker-compose -f "$ROOT/examples/compose-install.yaml" -p "${RUN_ID}i" "$@"; }
+    if timeout 120 icompose up -d >"$work/compose-install.log" 2>&1; then
+        inst="$(icompose ps -q probe-install 2>/dev/null)"; app="$(icompose ps -q app 2>/dev/null)"
+        code="$(d inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$inst" 2>/dev/null)"
+        if [ "$code" = "0 exited" ]; then pass "compose-install: probe-install ran once and exited 0"; else fail "compose-install: probe-install: $code"; fi
+        if [ -n "$app" ] && wait_for "$app" healthy 20; then
+            pass "compose-install: app healthy in ~${waited}s (examples/compose-install.yaml as written)"; check_output "$app" healthy 0 "$URL"
+        else
+            fail "compose-install: app not healthy"; sed 's/^/    | /' "$work/compose-install.log"
+        fi
+    else
+        fail "compose-install: docker-compose up -d"; sed 's/^/    | /' "$work/compose-install.log"
+    fi
+    icompose down -v --timeout 1 >/dev/null 2>&1
+else
+    fail "compose-install: docker-compose is not installed (scripts/setup.sh docker)"
+fi
+d rmi "$BARE_IMAGE" >/dev/null 2>&1
 
 summary
 [ "$failed" = 0 ]

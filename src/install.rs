@@ -1,0 +1,136 @@
+//! `healthprobe install DIR`: copies the running executable to `DIR/healthprobe`, for images
+//! that cannot be rebuilt (a Kubernetes init container filling an `emptyDir`, a one-shot Compose
+//! service filling a named volume). Our image is `FROM scratch`: it has no `cp`.
+//!
+//! The copy is atomic: it is written to a temporary file in DIR (mode 0755), synced, then
+//! renamed over `DIR/healthprobe`. A process still running an older copy keeps its own inode;
+//! a failure (DIR missing, read-only, full) removes the temporary file, so nothing half-written
+//! is left behind and an existing `DIR/healthprobe` stays as it was.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The name the copy gets in DIR, whatever this executable is called.
+const NAME: &str = "healthprobe";
+
+/// What was installed: the path and its size in bytes.
+#[derive(Debug)]
+pub(crate) struct Installed {
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// Why the copy failed: the step and the operating system's reason.
+#[derive(Debug)]
+pub(crate) struct InstallError {
+    what: String,
+    source: io::Error,
+}
+
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The operating system's own words, as `cp` prints them: "no such file or directory",
+        // "read-only file system", "no space left on device", "permission denied".
+        let text = self.source.to_string();
+        let text = text.split(" (os error").next().unwrap_or(&text);
+        write!(f, "{}: {}", self.what, text.to_lowercase())
+    }
+}
+
+fn fail(what: String) -> impl FnOnce(io::Error) -> InstallError {
+    move |source| InstallError { what, source }
+}
+
+/// Copies this executable to `dir/healthprobe`, atomically.
+pub(crate) fn install(dir: &Path) -> Result<Installed, InstallError> {
+    let meta = fs::metadata(dir).map_err(fail(format!("cannot install into {}", dir.display())))?;
+    if !meta.is_dir() {
+        return Err(InstallError {
+            what: format!("cannot install into {}", dir.display()),
+            source: io::Error::from(io::ErrorKind::NotADirectory),
+        });
+    }
+    // /proc/self/exe opens the very file this process runs, even when its path has been
+    // renamed over since; current_exe() is the fallback where /proc is not mounted.
+    let mut source = File::open("/proc/self/exe")
+        .or_else(|_| std::env::current_exe().and_then(File::open))
+        .map_err(fail("cannot read this executable".into()))?;
+
+    let dest = dir.join(NAME);
+    let tmp = dir.join(format!(".{NAME}.install-{}", std::process::id()));
+    let copied = copy_to(&mut source, &tmp).and_then(|bytes| {
+        fs::rename(&tmp, &dest)
+            .map(|()| bytes)
+            .map_err(fail(format!("cannot rename into {}", dest.display())))
+    });
+    let bytes = match copied {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    // The rename is durable once the directory is synced; a failure here changes nothing
+    // the caller can act on, so it is not an error.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(Installed { path: dest, bytes })
+}
+
+fn copy_to(source: &mut File, tmp: &Path) -> Result<u64, InstallError> {
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o755)
+        .open(tmp)
+        .map_err(fail(format!("cannot write in {}", parent(tmp))))?;
+    let bytes = io::copy(source, &mut out).map_err(fail(format!(
+        "cannot write {} into {}",
+        NAME,
+        parent(tmp)
+    )))?;
+    // The umask may have taken bits off the mode given at creation.
+    out.set_permissions(fs::Permissions::from_mode(0o755))
+        .and_then(|()| out.flush())
+        .and_then(|()| out.sync_all())
+        .map_err(fail(format!("cannot write {} into {}", NAME, parent(tmp))))?;
+    Ok(bytes)
+}
+
+fn parent(p: &Path) -> String {
+    p.parent().unwrap_or(p).display().to_string()
+}
+
+/// `1.6 MB`, `653 KB`: the size in the one line `install` prints.
+pub(crate) fn human_size(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    } else {
+        format!("{} KB", bytes.div_ceil(1000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(human_size(1_673_064), "1.7 MB");
+        assert_eq!(human_size(653_088), "654 KB");
+        assert_eq!(human_size(999), "1 KB");
+    }
+
+    #[test]
+    fn missing_dir_names_it() {
+        let e = install(Path::new("/nonexistent/healthprobe-test")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot install into /nonexistent/healthprobe-test: no such file or directory"
+        );
+    }
+}

@@ -6,7 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n=== %s\n' "$*" >&2; }
+# Each step says when it starts and how long the one before took (the wall times the README quotes).
+T0=$SECONDS
+t_step=$SECONDS
+step() {
+  printf '=== (took %ds)\n\n=== %s  (t=%ds)\n' "$((SECONDS - t_step))" "$*" "$((SECONDS - T0))" >&2
+  t_step=$SECONDS
+}
 
 step "setup (scripts/setup.sh: everything a fresh machine needs, installed when missing)"
 t_setup=$SECONDS
@@ -53,3 +59,4 @@ step "docker"
 # Starts (and afterwards stops) a local engine when none answers; CI makes a missing engine a failure.
 export HEALTHPROBE_DOCKER_START="${HEALTHPROBE_DOCKER_START:-1}"
 tests/docker/run.sh
+step "end: every step passed"

@@ -54,11 +54,24 @@ mount_in /dev /dev --rbind
 mount --make-rslave "$DIR/dev"
 mount_in tmpfs /run -t tmpfs
 cp /etc/resolv.conf "$DIR/etc/resolv.conf"
+# The workplace's own network set-up comes along, as a fresh machine of it has it too: registries
+# are reached through its egress, whose CA certificates live in /usr/local/share/ca-certificates,
+# with pip.conf and the SSL_*/PIP_CERT variables pointing at the bundle. Nothing else is copied.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$DIR/usr/local/share/ca-certificates/"
+    chroot "$DIR" update-ca-certificates >/dev/null 2>&1
+fi
+[ ! -f /etc/pip.conf ] || cp /etc/pip.conf "$DIR/etc/pip.conf"
+net_env=()
+for v in SSL_CERT_FILE SSL_CERT_DIR PIP_CERT REQUESTS_CA_BUNDLE CURL_CA_BUNDLE GIT_SSL_CAINFO \
+    CARGO_HTTP_CAINFO RUSTUP_AUTO_INSTALL http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    [ -z "${!v:-}" ] || net_env+=("$v=${!v}")
+done
 
 step "rustup: stable $TOOLCHAIN, minimal profile (rustup's toolchain is all the root gets besides Debian)"
 t=$SECONDS
 install -m 0755 "$(command -v rustup)" "$DIR/usr/local/bin/rustup-init"
-chroot "$DIR" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+chroot "$DIR" env -i HOME=/root "${net_env[@]}" PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /usr/local/bin/rustup-init -y -q --profile minimal --default-toolchain "$TOOLCHAIN" >&2
 took rustup "$t"
 
@@ -70,7 +83,7 @@ step "the README's test command: scripts/test.sh"
 t=$SECONDS
 rc=0
 # shellcheck disable=SC2086
-chroot "$DIR" env -i HOME=/root CI=true HEALTHPROBE_REQUIRE_DOCKER=1 \
+chroot "$DIR" env -i HOME=/root CI=true HEALTHPROBE_REQUIRE_DOCKER=1 "${net_env[@]}" \
     PATH=/root/.cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ${TEST_ENV:-} \
     bash -c 'cd /root/healthprobe && scripts/test.sh' || rc=$?
 took "scripts/test.sh (exit $rc)" "$t"

@@ -7,12 +7,10 @@
 //! the test command) makes that a failure instead. `bench/run.sh` prints the figures beside
 //! curl and busybox wget.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use support::{Response, Server};
+use crate::support::{Response, Server};
 
 /// Today's full-featured (cli, tls, grpc) x86_64 musl binary: 2,167,064 bytes (2026-11-26).
 /// The budget is a regression guard a little above it. The product target of 1.5 MB is not met:

@@ -1,13 +1,12 @@
 //! The command line: exit codes, usage errors, output formats, several targets, the
 //! environment (`HEALTHPROBE_*`, `${VAR}` expansion).
 
-mod support;
-
 use std::time::Duration;
 
-use support::{Cmd, Request, Response, Server, TempDir, dead_port};
+use std::io::{Read, Write};
+use std::thread;
 
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port, file_target};
 
 fn ok_server() -> Server {
     Server::http(|_| Response::ok("ok"))
@@ -482,4 +481,65 @@ fn variable_from_the_targets_environment_is_expanded() {
         .run();
     out.healthy();
     assert_eq!(srv.only_request().path, "/env");
+}
+
+// --- Several targets of different kinds --------------------------------------------------------------------------
+
+#[test]
+fn several_targets_share_one_deadline() {
+    // Two peers that never answer: both time out within the one 1 s deadline, not 1 s each.
+    let (a, b) = (
+        Server::silent(),
+        Server::unix_raw(|mut s| {
+            let mut buf = [0u8; 512];
+            while matches!(s.read(&mut buf), Ok(1..)) {}
+        }),
+    );
+    let targets = [a.tcp_target(), b.unix_target()];
+    let out = Cmd::new()
+        .args(["-t", "1s", "--expect", "READY"])
+        .args(&targets)
+        .run();
+    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    let lines = out.reports(&[(false, &targets[0]), (false, &targets[1])]);
+    out.check(
+        lines.iter().all(|l| l.detail.contains("timed out")),
+        "expected both to time out",
+    );
+}
+
+#[test]
+fn targets_of_different_kinds_are_checked_concurrently() {
+    const SLOW: Duration = Duration::from_millis(800);
+    let http = Server::http(|_| {
+        thread::sleep(SLOW);
+        Response::ok("ok")
+    });
+    let unix = Server::unix_raw(|mut s| {
+        thread::sleep(SLOW);
+        let _ = s.write_all(b"READY\n");
+    });
+    let dir = TempDir::new();
+    let file = file_target(&dir.write("heartbeat", "beat"));
+    let targets = [http.url("/health"), unix.unix_target(), file];
+    let out = Cmd::new()
+        .args(["-t", "1500ms", "--expect", "READY"])
+        .args(&targets)
+        .run();
+    out.healthy();
+    out.reports(&[
+        (true, &targets[0]),
+        (true, &targets[1]),
+        (true, &targets[2]),
+    ]);
+    // One after the other would take 1.6 s and miss the 1.5 s deadline.
+    out.check(
+        out.elapsed >= SLOW,
+        "expected the slow servers to be waited for",
+    );
+    out.check(
+        out.elapsed < Duration::from_millis(1500),
+        "expected the targets to be checked at once",
+    );
+    eprintln!("two {SLOW:?} targets and a file in {:?}", out.elapsed);
 }

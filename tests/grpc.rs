@@ -5,15 +5,11 @@
 //! The Python tests skip (saying so) when `<repo>/.venv` is missing; `scripts/grpc-venv.sh`
 //! makes it, and `HEALTHPROBE_REQUIRE_GRPC=1` turns a skip into a failure.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use support::grpc::GrpcServer;
-use support::{Cmd, Pki, Response, Server, TempDir};
-
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support::grpc::GrpcServer;
+use crate::support::{Cmd, GRACE, Pki, Response, Server, TempDir};
 
 // --- grpc:// against grpcio ------------------------------------------------------------------
 

@@ -9,11 +9,9 @@
 //! a tighter "quick" bound. Each run prints `HOSTILE <case> <ms> peak_kb=<KiB> ...` on stderr:
 //!
 //! ```text
-//! cargo test --test hostile -- --nocapture --test-threads=1 2>&1 | grep HOSTILE
-//! cargo test --release --test hostile    # the 8 MiB bound
+//! cargo test --test tests hostile:: -- --nocapture --test-threads=1 2>&1 | grep HOSTILE
+//! cargo test --release --test tests hostile::    # the 8 MiB bound
 //! ```
-
-mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -24,8 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use support::hostile::{self, Run, drip, flood, hold};
-use support::{Cmd, Response, Server, TempDir, read_request};
+use crate::support;
+use crate::support::hostile::{self, Run, drip, flood, hold};
+use crate::support::{Cmd, Response, Server, TempDir, read_request};
 
 /// For peers that stall: the case must end by 1.2 s.
 const SLOW: Duration = Duration::from_secs(1);

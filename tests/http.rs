@@ -2,14 +2,10 @@
 //! redirects, methods, headers, body checks, address families, proxies, hostile peers, and
 //! secrets kept out of the output.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{Cmd, Request, Response, Server, TempDir, dead_port};
-
-/// Generous bound on "the process exits within the deadline plus a small grace".
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support;
+use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port};
 
 fn ok_server() -> Server {
     Server::http(|_| Response::ok("ok"))

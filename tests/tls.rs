@@ -7,21 +7,17 @@
 //!
 //! Every case asserts the exit code and the one result line's reason.
 
-mod support;
-
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{
-    ClientCert, Cmd, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
+use crate::support;
+use crate::support::{
+    ClientCert, Cmd, GRACE, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
     TlsStream, dead_port, unix_now, ymd,
 };
-
-/// Generous bound on "the process exits within the deadline plus a small grace".
-const GRACE: Duration = Duration::from_millis(500);
 
 const DAY: u64 = 86_400;
 

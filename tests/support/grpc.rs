@@ -26,7 +26,7 @@ pub struct GrpcServer {
     /// process that was killed before `Drop` ran.
     _lifeline: Option<ChildStdin>,
     port: u16,
-    dir: TempDir,
+    _dir: TempDir,
 }
 
 impl GrpcServer {
@@ -99,12 +99,8 @@ impl GrpcServer {
             child,
             _lifeline: lifeline,
             port,
-            dir,
+            _dir: dir,
         }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// `grpc://127.0.0.1:PORT` or, with a service, `grpc://127.0.0.1:PORT/SERVICE`.
@@ -122,11 +118,6 @@ impl GrpcServer {
             "" => format!("{scheme}://127.0.0.1:{}", self.port),
             s => format!("{scheme}://127.0.0.1:{}/{s}", self.port),
         }
-    }
-
-    /// What the server printed (stdout and stderr), for failure messages.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 }
 

@@ -3,7 +3,7 @@
 //! rest), ended by `--timeout` + 200 ms, peak RSS under 8 MiB (optimized builds; see
 //! [`peak_rss_limit_kb`]). Every run also prints `HOSTILE <case> <ms> peak_kb=<KiB> ...` on
 //! stderr, before any assertion, so the worst cases can be collected with
-//! `cargo test --test hostile -- --nocapture --test-threads=1 2>&1 | grep HOSTILE`.
+//! `cargo test --test tests hostile:: -- --nocapture --test-threads=1 2>&1 | grep HOSTILE`.
 //!
 //! Peers are scripted with [`super::Server::raw`]; the moves most of them share are here.
 
@@ -19,7 +19,7 @@ use super::{Cmd, Output, ResultLine};
 pub const GRACE: Duration = Duration::from_millis(200);
 
 /// Peak resident set size every run of an optimized build must stay under (issue 8). Asserted
-/// by `cargo test --release --test hostile`, where the worst case (twenty targets at once) peaks
+/// by `cargo test --release --test tests hostile::`, where the worst case (twenty targets at once) peaks
 /// near 4.5 MiB with glibc (the static musl release binary: 2.4 MiB for the same run).
 pub const PEAK_RSS_LIMIT_KB: u64 = 8 * 1024;
 
@@ -52,8 +52,6 @@ pub fn profile() -> &'static str {
 #[derive(Debug)]
 pub struct Run {
     pub out: Output,
-    /// `None` when `/usr/bin/time` is missing.
-    pub peak_kb: Option<u64>,
 }
 
 impl Deref for Run {
@@ -101,7 +99,7 @@ pub fn judge(case: &str, timeout: Duration, out: Output, peak_kb: Option<u64>) -
             ),
         );
     }
-    Run { out, peak_kb }
+    Run { out }
 }
 
 impl Run {

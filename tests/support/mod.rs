@@ -9,8 +9,6 @@
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
 //!
-//! Every test file does `mod support;` and uses a different part of it, hence the `allow`.
-#![allow(dead_code, unused_imports)]
 
 mod cmd;
 pub mod grpc;
@@ -20,14 +18,21 @@ mod server;
 mod tls;
 
 pub use cmd::{Cmd, Output, ResultLine, probe_binary, probe_is_debug_build};
-pub use server::{
-    Request, Response, Server, TlsStream, dead_port, localhost_resolves_to, read_request,
-};
+pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};
 pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Slack on top of a deadline for process start and exit: "the process exits within the
+/// deadline plus a small grace".
+pub const GRACE: Duration = Duration::from_millis(500);
+
+/// `file://PATH`.
+pub fn file_target(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
 
 /// A fresh directory under `std::env::temp_dir()`, removed (with its contents) on drop.
 pub struct TempDir {

@@ -24,7 +24,8 @@ use std::time::Duration;
 
 use crate::support;
 use crate::support::hostile::{self, Run, drip, flood, hold};
-use crate::support::{Cmd, Response, Server, TempDir, read_request};
+use crate::support::skip::REQUIRE_ROOT;
+use crate::support::{Cmd, Response, Server, TempDir, read_request, skip_unless};
 
 /// For peers that stall: the case must end by 1.2 s.
 const SLOW: Duration = Duration::from_secs(1);
@@ -623,11 +624,10 @@ fn listener_with_a_full_accept_queue() {
         }
     }
     if !full {
-        eprintln!(
-            "SKIPPED: the accept queue of {addr} never filled after {} connections",
+        return support::skip(format!(
+            "the accept queue of {addr} never filled after {} connections",
             fillers.len()
-        );
-        return;
+        ));
     }
     let url = format!("http://{addr}/health");
     let run1 = run("full_accept_queue_http", SLOW, &[&url]);
@@ -684,15 +684,19 @@ fn dns_that_never_answers() {
     let socket = match UdpSocket::bind(ns) {
         Ok(socket) => socket,
         Err(e) => {
-            eprintln!("SKIPPED: cannot bind a silent name server on {ns}: {e}");
-            return;
+            return skip_unless(
+                REQUIRE_ROOT,
+                format!("cannot bind a silent name server on {ns} (needs root): {e}"),
+            );
         }
     };
     let dir = TempDir::new();
     let resolv = dir.write("resolv.conf", "nameserver 127.0.0.53\n");
     if !can_bind_mount_resolv_conf(&resolv) {
-        eprintln!("SKIPPED: `unshare -m` with a bind mount over /etc/resolv.conf is not permitted");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            "`unshare -m` with a bind mount over /etc/resolv.conf is not permitted (needs root)",
+        );
     }
     let queries = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -741,7 +745,7 @@ fn dns_that_never_answers() {
                 .unwrap_or_else(|| out.fail(format!("no peak RSS figure from GNU time: {text:?}"))),
         )
     } else {
-        eprintln!("SKIPPED: peak memory not measured: no /usr/bin/time");
+        support::skip("peak memory not measured: no /usr/bin/time");
         None
     };
     let run = hostile::judge("dns_never_answers", SLOW, out, peak);
@@ -803,8 +807,9 @@ fn the_output_never_contains_the_body() {
 /// become exit 1 (not 101 or 134) and exactly one line, `healthprobe: internal error: ...`.
 fn assert_panic_is_one_line(case: &str, targets: &[&str]) {
     if !support::probe_is_debug_build() {
-        eprintln!("SKIPPED: {case}: the panic trigger is compiled into debug builds only");
-        return;
+        return support::skip(format!(
+            "{case}: the panic trigger is compiled into debug builds only"
+        ));
     }
     let run = hostile::probe(case, FAST, |cmd| {
         cmd.env("HEALTHPROBE_TEST_PANIC", "1").args(targets)
@@ -834,8 +839,7 @@ fn panic_in_the_check_is_exit_1_and_one_line() {
 #[test]
 fn panic_on_several_check_threads_is_exit_1() {
     if !support::probe_is_debug_build() {
-        eprintln!("SKIPPED: the panic trigger is compiled into debug builds only");
-        return;
+        return support::skip("the panic trigger is compiled into debug builds only");
     }
     let srv = Server::http(|_| Response::ok("ok"));
     let (a, b) = (srv.url("/a"), srv.url("/b"));

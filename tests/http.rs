@@ -594,7 +594,7 @@ fn ipv6_only_server_through_localhost() {
     // The probe answers `localhost` itself (127.0.0.1, then ::1), whatever /etc/hosts says;
     // all it needs is a usable ::1.
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        support::skip("no IPv6 loopback on this machine");
         return;
     }
     let srv = Server::http_v6(|_| Response::ok("v6"));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Cmd, GRACE, Response, Server, TempDir, dead_port, pong};
+use crate::support::{Cmd, GRACE, Response, Server, TempDir, dead_port, pong, skip};
 
 #[test]
 fn open_port_is_healthy() {
@@ -68,7 +68,7 @@ fn localhost_reaches_an_ipv6_only_server() {
     // The probe answers `localhost` itself (127.0.0.1, then ::1), whatever /etc/hosts says;
     // all it needs is a usable ::1.
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        skip("no IPv6 loopback on this machine");
         return;
     }
     let srv = Server::silent_on(Ipv6Addr::LOCALHOST);

@@ -14,9 +14,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::support;
+use crate::support::skip::REQUIRE_ROOT;
 use crate::support::{
     ClientCert, Cmd, GRACE, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
-    TlsStream, dead_port, unix_now, ymd,
+    TlsStream, dead_port, skip_unless, unix_now, ymd,
 };
 
 const DAY: u64 = 86_400;
@@ -892,22 +893,22 @@ fn client_key_of_another_certificate_is_a_clean_failure() {
     assert_eq!(m.srv.request_count(), 0);
 }
 
-/// Runs `openssl ARGS`; `None` (with a message) when openssl is missing or fails.
+/// Runs `openssl ARGS`; `None` (after [`support::skip()`]) when there is no `openssl` to run.
+/// Any other failure of openssl fails the test.
 fn openssl(args: &[&str], dir: &Path) -> Option<()> {
+    let cmdline = format!("openssl {}", args.join(" "));
     match Command::new("openssl").args(args).current_dir(dir).output() {
         Ok(out) if out.status.success() => Some(()),
-        Ok(out) => {
-            eprintln!(
-                "SKIPPED: `openssl {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
+        Ok(out) => panic!(
+            "`{cmdline}` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            support::skip(format!("no openssl to run `{cmdline}`"));
             None
         }
-        Err(e) => {
-            eprintln!("SKIPPED: cannot run openssl: {e}");
-            None
-        }
+        Err(e) => panic!("running `{cmdline}`: {e}"),
     }
 }
 
@@ -1423,7 +1424,7 @@ fn static_binary() -> Option<PathBuf> {
         "x86_64" => "x86_64-unknown-linux-musl",
         "aarch64" => "aarch64-unknown-linux-musl",
         other => {
-            eprintln!("SKIPPED: no musl target for {other}");
+            eprintln!("no musl target for {other}");
             return None;
         }
     };
@@ -1536,12 +1537,16 @@ fn static_binary_in_an_empty_root_as_uid_65532() {
         .map(|m| m.uid())
         .unwrap_or(u32::MAX);
     if euid != 0 {
-        eprintln!("SKIPPED: the chroot test needs root (euid {euid})");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            format!("the chroot test needs root (euid {euid})"),
+        );
     }
     let Some(binary) = static_binary() else {
-        eprintln!("SKIPPED: no static healthprobe binary could be built or found");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            "no static healthprobe binary could be built or found",
+        );
     };
     let s = Setup::new();
     let root = TempDir::new();

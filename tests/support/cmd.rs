@@ -143,9 +143,9 @@ impl Cmd {
     /// stderr, when `/usr/bin/time` is missing: the run happens unmeasured.
     pub fn run_measured(&self) -> (Output, Option<u64>) {
         if !std::path::Path::new(GNU_TIME).exists() {
-            eprintln!(
-                "SKIPPED: peak memory not measured: no {GNU_TIME} (scripts/setup.sh installs it)"
-            );
+            super::skip(format!(
+                "peak memory not measured: no {GNU_TIME} (scripts/setup.sh installs it)"
+            ));
             return (self.run(), None);
         }
         let dir = super::TempDir::new();

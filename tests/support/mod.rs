@@ -8,17 +8,20 @@
 //!   (the shape of ripgrep's `tests/util.rs`).
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
-//!
+//! - [`skip()`]: says a skip where a CI log shows it; [`skip_unless`] makes it a failure under a
+//!   `HEALTHPROBE_REQUIRE_*` switch.
 
 mod cmd;
 pub mod grpc;
 pub mod hostile;
 pub mod json;
 mod server;
+pub mod skip;
 mod tls;
 
 pub use cmd::{Cmd, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};
+pub use skip::{skip, skip_unless};
 pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
 
 use std::path::{Path, PathBuf};

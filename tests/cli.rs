@@ -312,7 +312,9 @@ fn timeout_covers_all_targets_together() {
         .arg(s1.url("/"))
         .arg(s2.url("/"))
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 // --- Environment --------------------------------------------------------------------------------
@@ -349,7 +351,9 @@ fn timeout_from_the_environment() {
         .env("HEALTHPROBE_TIMEOUT", "1s")
         .arg(srv.url("/"))
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 #[test]
@@ -360,7 +364,9 @@ fn timeout_flag_wins_over_the_environment() {
         .args(["-t", "1s"])
         .arg(srv.url("/"))
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 #[test]
@@ -500,7 +506,9 @@ fn several_targets_share_one_deadline() {
         .args(["-t", "1s", "--expect", "READY"])
         .args(&targets)
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     let lines = out.reports(&[(false, &targets[0]), (false, &targets[1])]);
     out.check(
         lines.iter().all(|l| l.detail.contains("timed out")),

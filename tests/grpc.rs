@@ -258,7 +258,9 @@ fn silent_server() {
     let srv = Server::silent();
     let target = grpc_target(&srv);
     let out = Cmd::new().args(["-t", "1s", &target]).run();
-    out.unhealthy().within(Duration::from_millis(1500));
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("timed out"), "expected a timeout");
 }
@@ -282,7 +284,9 @@ fn server_that_only_sends_settings() {
     });
     let target = grpc_target(&srv);
     let out = Cmd::new().args(["-t", "1s", &target]).run();
-    out.unhealthy().within(Duration::from_millis(1500));
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("timed out"), "expected a timeout");
 }

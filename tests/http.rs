@@ -717,7 +717,9 @@ fn silent_server_times_out_within_the_deadline() {
     let srv = Server::silent();
     let url = srv.url("/");
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
     assert_eq!(srv.accepted(), 1);
@@ -731,7 +733,9 @@ fn dripping_body_times_out_within_the_deadline() {
         .args(["-t", "1s", "--body-contains", "NEEDLE"])
         .arg(&url)
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
 }
@@ -828,7 +832,9 @@ fn response_head_then_silence_times_out() {
         while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
     });
     let out = Cmd::new().args(["-t", "1s"]).arg(srv.url("/")).run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 // --- Secrets ----------------------------------------------------------------------------------

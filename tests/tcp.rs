@@ -162,7 +162,9 @@ fn fake_redis_unexpected_reply() {
             &target,
         ])
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(
         line.detail.contains("expected") && line.detail.contains("NOPE"),
@@ -220,7 +222,9 @@ fn reply_that_never_comes() {
             &target,
         ])
         .run();
-    out.unhealthy().within(Duration::from_millis(1500));
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("timed out"), "expected a timeout");
     out.check(

@@ -1129,7 +1129,8 @@ fn tls_target_banner_expect() {
         .arg(&target)
         .run();
     fails_with(&out, &target, &["554", "220 mail.test"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 #[test]
@@ -1149,7 +1150,8 @@ fn tls_target_stalled_handshake_times_out() {
     let target = format!("tls://{}", srv.authority());
     let out = Cmd::new().args(["-t", "1s"]).arg(&target).run();
     fails_with(&out, &target, &["timed out after 1s", "tls"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     eprintln!("tls:// stalled handshake, -t 1s: {:?}", out.elapsed);
 }
 
@@ -1183,7 +1185,8 @@ fn https_target_stalled_handshake_times_out() {
     let start = Instant::now();
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
     fails_with(&out, &url, &["tls", "time"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     eprintln!("https:// stalled handshake, -t 1s: {:?}", start.elapsed());
 }
 

@@ -78,7 +78,9 @@ fn unix_send_expect() {
             &target,
         ])
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(
         line.detail.contains("NOPE") && line.detail.contains("PONG"),

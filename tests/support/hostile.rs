@@ -52,6 +52,8 @@ pub fn profile() -> &'static str {
 #[derive(Debug)]
 pub struct Run {
     pub out: Output,
+    /// The `--timeout` the run had.
+    pub timeout: Duration,
 }
 
 impl Deref for Run {
@@ -99,7 +101,7 @@ pub fn judge(case: &str, timeout: Duration, out: Output, peak_kb: Option<u64>) -
             ),
         );
     }
-    Run { out }
+    Run { out, timeout }
 }
 
 impl Run {
@@ -115,6 +117,15 @@ impl Run {
     pub fn healthy_line(&self, target: &str) -> ResultLine {
         self.out.healthy();
         self.out.reports_one(true, target)
+    }
+
+    /// The reason on `line` says `timed out`, and the run lasted until its timeout
+    /// ([`Output::lasted_until`]).
+    #[track_caller]
+    pub fn timed_out(&self, line: &ResultLine) -> &Run {
+        self.reason_names(line, &["timed out"]);
+        self.out.lasted_until(self.timeout);
+        self
     }
 
     /// The reason on `line` holds one of `words` (any case).

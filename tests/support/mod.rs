@@ -81,6 +81,34 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs `cargo build --quiet ARGS` on this package with its own target directory,
+/// `<the test run's target dir>/<dir>` (a no-op when that build is fresh), and returns that
+/// directory. Fails the test, with cargo's output, when the build fails.
+pub fn cargo_build(args: &[&str], dir: &str) -> PathBuf {
+    // CARGO_BIN_EXE_healthprobe is <target dir>/<profile>/healthprobe.
+    let target_dir = Path::new(env!("CARGO_BIN_EXE_healthprobe"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("the target dir of the test binary")
+        .join(dir);
+    let out = cargo()
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .expect("running cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build {} ({}) failed: {}\n{}",
+        args.join(" "),
+        target_dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir
+}
+
 /// `cargo`, for a nested build from inside a test (the example app, the static binary), without
 /// the variables cargo sets for a running test: build scripts that watch e.g.
 /// `CARGO_MANIFEST_DIR` (ring's) would see a change and rebuild everything, both now and in the

@@ -303,18 +303,24 @@ fn any_needs_one() {
         .unhealthy();
 }
 
+/// `cmd` against silent peers: unhealthy, ended by its 1 s deadline (and not before).
+fn ends_at_1s(cmd: Cmd) {
+    cmd.run()
+        .unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
+}
+
 #[test]
 fn timeout_covers_all_targets_together() {
     let s1 = Server::silent();
     let s2 = Server::silent();
-    let out = Cmd::new()
-        .args(["-t", "1s"])
-        .arg(s1.url("/"))
-        .arg(s2.url("/"))
-        .run();
-    out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
-        .lasted_until(Duration::from_secs(1));
+    ends_at_1s(
+        Cmd::new()
+            .args(["-t", "1s"])
+            .arg(s1.url("/"))
+            .arg(s2.url("/")),
+    );
 }
 
 // --- Environment --------------------------------------------------------------------------------
@@ -347,26 +353,22 @@ fn command_line_targets_win_over_the_environment() {
 #[test]
 fn timeout_from_the_environment() {
     let srv = Server::silent();
-    let out = Cmd::new()
-        .env("HEALTHPROBE_TIMEOUT", "1s")
-        .arg(srv.url("/"))
-        .run();
-    out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
-        .lasted_until(Duration::from_secs(1));
+    ends_at_1s(
+        Cmd::new()
+            .env("HEALTHPROBE_TIMEOUT", "1s")
+            .arg(srv.url("/")),
+    );
 }
 
 #[test]
 fn timeout_flag_wins_over_the_environment() {
     let srv = Server::silent();
-    let out = Cmd::new()
-        .env("HEALTHPROBE_TIMEOUT", "30s")
-        .args(["-t", "1s"])
-        .arg(srv.url("/"))
-        .run();
-    out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
-        .lasted_until(Duration::from_secs(1));
+    ends_at_1s(
+        Cmd::new()
+            .env("HEALTHPROBE_TIMEOUT", "30s")
+            .args(["-t", "1s"])
+            .arg(srv.url("/")),
+    );
 }
 
 #[test]

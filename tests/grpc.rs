@@ -19,15 +19,28 @@ fn serving_overall_and_named() {
         return;
     };
     for service in ["", "ok"] {
-        let target = srv.target(service);
-        let out = Cmd::new().arg(&target).run();
-        out.healthy().within(Duration::from_secs(2));
-        let line = out.reports_one(true, &target);
-        out.check(
-            line.detail.contains("SERVING"),
+        service_says(
+            &srv,
+            service,
+            true,
+            "SERVING",
             "expected SERVING on the line",
         );
     }
+}
+
+/// `grpc://…/SERVICE` is `healthy` (or not) by 2 s, and its one line holds `word`.
+fn service_says(srv: &GrpcServer, service: &str, healthy: bool, word: &str, msg: &str) {
+    let target = srv.target(service);
+    let out = Cmd::new().arg(&target).run();
+    if healthy {
+        out.healthy();
+    } else {
+        out.unhealthy();
+    }
+    out.within(Duration::from_secs(2));
+    let line = out.reports_one(healthy, &target);
+    out.check(line.detail.contains(word), msg);
 }
 
 #[test]
@@ -35,12 +48,11 @@ fn not_serving() {
     let Some(srv) = GrpcServer::start(&[]) else {
         return;
     };
-    let target = srv.target("down");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("NOT_SERVING"),
+    service_says(
+        &srv,
+        "down",
+        false,
+        "NOT_SERVING",
         "expected NOT_SERVING in the reason",
     );
 }
@@ -50,12 +62,11 @@ fn unknown_service() {
     let Some(srv) = GrpcServer::start(&[]) else {
         return;
     };
-    let target = srv.target("no.such.Service");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("NOT_FOUND"),
+    service_says(
+        &srv,
+        "no.such.Service",
+        false,
+        "NOT_FOUND",
         "expected the grpc status NOT_FOUND in the reason",
     );
 }
@@ -65,12 +76,11 @@ fn server_without_health_service() {
     let Some(srv) = GrpcServer::start(&["--no-health"]) else {
         return;
     };
-    let target = srv.target("");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("UNIMPLEMENTED"),
+    service_says(
+        &srv,
+        "",
+        false,
+        "UNIMPLEMENTED",
         "expected the grpc status UNIMPLEMENTED in the reason",
     );
 }

@@ -1211,11 +1211,12 @@ fn https_target_closed_during_the_handshake() {
 
 // --- Protocol versions ------------------------------------------------------------------------
 
-#[test]
-fn tls12_only_server() {
+/// A server that speaks only `version`: https:// (whose `-v` line names it) and tls:// (whose
+/// result line does) both pass and say `name`.
+fn only_one_version(version: &'static rustls::SupportedProtocolVersion, name: &str) {
     let s = Setup::new();
     let pki = s.ca.server(&LOCAL_NAMES);
-    let config = pki.server_config_with(&[&rustls::version::TLS12], None);
+    let config = pki.server_config_with(&[version], None);
     let srv = Server::https_config(
         std::net::Ipv4Addr::LOCALHOST,
         config.clone(),
@@ -1229,7 +1230,7 @@ fn tls12_only_server() {
         .arg(&s.ca_pem)
         .arg(&url)
         .run();
-    out.healthy().contains("tls 1.2");
+    out.healthy().contains(name);
     let tls = Server::tls(config, &pki.ca_pem, |_| {});
     let target = tls.tls_target();
     let detail = passes(
@@ -1240,39 +1241,17 @@ fn tls12_only_server() {
             .run(),
         &target,
     );
-    assert!(detail.contains("tls 1.2"), "{detail}");
+    assert!(detail.contains(name), "{detail}");
+}
+
+#[test]
+fn tls12_only_server() {
+    only_one_version(&rustls::version::TLS12, "tls 1.2");
 }
 
 #[test]
 fn tls13_only_server() {
-    let s = Setup::new();
-    let pki = s.ca.server(&LOCAL_NAMES);
-    let config = pki.server_config_with(&[&rustls::version::TLS13], None);
-    let srv = Server::https_config(
-        std::net::Ipv4Addr::LOCALHOST,
-        config.clone(),
-        &pki.ca_pem,
-        ok,
-    );
-    let url = srv.url("/");
-    let out = Cmd::new()
-        .arg("-v")
-        .arg("--ca-file")
-        .arg(&s.ca_pem)
-        .arg(&url)
-        .run();
-    out.healthy().contains("tls 1.3");
-    let tls = Server::tls(config, &pki.ca_pem, |_| {});
-    let target = tls.tls_target();
-    let detail = passes(
-        &Cmd::new()
-            .arg("--ca-file")
-            .arg(&s.ca_pem)
-            .arg(&target)
-            .run(),
-        &target,
-    );
-    assert!(detail.contains("tls 1.3"), "{detail}");
+    only_one_version(&rustls::version::TLS13, "tls 1.3");
 }
 
 #[test]

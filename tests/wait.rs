@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Cmd, GRACE, Server, dead_port};
+use crate::support::{Cmd, GRACE, Output, Server, dead_port};
 
 // --- --wait -----------------------------------------------------------------------------------
 
@@ -62,13 +62,13 @@ fn nope_server() -> Server {
     })
 }
 
-#[test]
-fn wait_verbose_prints_each_failed_attempt() {
-    let srv = nope_server();
+/// `healthprobe [FLAGS] --wait 1s --interval 200ms --expect PONG TARGET` against `srv`: every
+/// attempt fails.
+fn wait_for_pong(srv: &Server, flags: &[&str]) -> Output {
     let target = srv.tcp_target();
     let out = Cmd::new()
+        .args(flags)
         .args([
-            "-v",
             "--wait",
             "1s",
             "--interval",
@@ -79,6 +79,14 @@ fn wait_verbose_prints_each_failed_attempt() {
         ])
         .run();
     out.unhealthy();
+    out
+}
+
+#[test]
+fn wait_verbose_prints_each_failed_attempt() {
+    let srv = nope_server();
+    let target = srv.tcp_target();
+    let out = wait_for_pong(&srv, &["-v"]);
     let attempts = srv.accepted();
     out.check(
         attempts >= 3,
@@ -106,18 +114,7 @@ fn wait_verbose_prints_each_failed_attempt() {
 fn wait_quiet_prints_only_the_final_line() {
     let srv = nope_server();
     let target = srv.tcp_target();
-    let out = Cmd::new()
-        .args([
-            "--wait",
-            "1s",
-            "--interval",
-            "200ms",
-            "--expect",
-            "PONG",
-            &target,
-        ])
-        .run();
-    out.unhealthy();
+    let out = wait_for_pong(&srv, &[]);
     out.check(srv.accepted() >= 3, "expected several attempts");
     out.reports_one(false, &target);
 }

@@ -1,10 +1,9 @@
-//! The command line: exit codes, usage errors, output formats, several targets, the
-//! environment (`HEALTHPROBE_*`, `${VAR}` expansion).
-
-use std::time::Duration;
+//! The command line: exit codes, usage errors, output formats, several targets (of one kind and
+//! of several, sharing one deadline), the environment (`HEALTHPROBE_*`, `${VAR}` expansion).
 
 use std::io::{Read, Write};
 use std::thread;
+use std::time::Duration;
 
 use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port, file_target};
 
@@ -491,7 +490,7 @@ fn variable_from_the_targets_environment_is_expanded() {
     assert_eq!(srv.only_request().path, "/env");
 }
 
-// --- Several targets of different kinds --------------------------------------------------------------------------
+// --- Several targets of different kinds ---------------------------------------------------------
 
 #[test]
 fn several_targets_share_one_deadline() {

@@ -1,10 +1,11 @@
-//! `tcp://` targets: a connection that opens is healthy, a refused one is not.
-
-use std::net::Ipv6Addr;
-use std::time::Duration;
+//! `tcp://` targets: a connection that opens is healthy, a refused one is not; `--send` and
+//! `--expect` conversations (a fake Redis, an SMTP banner, a reply that never comes, the 64 KiB
+//! read limit, and over `tls://`).
 
 use std::io::{Read, Write};
+use std::net::Ipv6Addr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::support::{Cmd, GRACE, Response, Server, TempDir, dead_port, pong, skip};
 

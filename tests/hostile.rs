@@ -808,12 +808,16 @@ fn the_output_never_contains_the_body() {
 /// `HEALTHPROBE_TEST_PANIC` is set. The panic must become exit 1 (not 101 or 134) and exactly
 /// one line, `healthprobe: internal error: ...`.
 fn assert_panic_is_one_line(case: &str, targets: &[&str]) {
-    if !support::probe_is_debug_build() {
-        return support::skip(format!(
-            "{case}: the panic trigger is compiled into debug builds only"
-        ));
-    }
     assert_panic_of_is_one_line(Cmd::new(), case, targets);
+}
+
+/// The binary under test has the panic trigger; else the test says so and returns.
+fn has_panic_trigger() -> bool {
+    let debug = support::probe_is_debug_build();
+    if !debug {
+        support::skip("the panic trigger is compiled into debug builds only");
+    }
+    debug
 }
 
 /// [`assert_panic_is_one_line`] for the binary `base` runs.
@@ -838,6 +842,9 @@ fn assert_panic_of_is_one_line(base: Cmd, case: &str, targets: &[&str]) {
 
 #[test]
 fn panic_in_the_check_is_exit_1_and_one_line() {
+    if !has_panic_trigger() {
+        return;
+    }
     let srv = Server::http(|_| Response::ok("ok"));
     let url = srv.url("/health");
     assert_panic_is_one_line("panic_one_target", &[&url]);
@@ -848,8 +855,8 @@ fn panic_in_the_check_is_exit_1_and_one_line() {
 /// below.)
 #[test]
 fn panic_on_several_check_threads_is_exit_1() {
-    if !support::probe_is_debug_build() {
-        return support::skip("the panic trigger is compiled into debug builds only");
+    if !has_panic_trigger() {
+        return;
     }
     let srv = Server::http(|_| Response::ok("ok"));
     let (a, b) = (srv.url("/a"), srv.url("/b"));
@@ -873,6 +880,9 @@ fn panic_on_several_check_threads_is_exit_1() {
 /// Two threads panicking at once must still print one line. A race, hence 100 runs.
 #[test]
 fn panic_on_several_check_threads_is_one_line() {
+    if !has_panic_trigger() {
+        return;
+    }
     let srv = Server::http(|_| Response::ok("ok"));
     let (a, b) = (srv.url("/a"), srv.url("/b"));
     for i in 0..100 {

@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #
 # Prints each target's execution count; exits non-zero on the first crash (the input is left in
-# fuzz/artifacts/TARGET/). scripts/setup.sh installs cargo-fuzz and the nightly when missing.
+# fuzz/artifacts/TARGET/), and when a target ran zero executions (or none could be counted).
+# scripts/setup.sh installs cargo-fuzz and the nightly when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -25,9 +26,17 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t crashed; see fuzz/artifacts/$t/" >&2
     exit 1
   fi
-  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
-  printf 'fuzz %-15s %12s executions in %ss, no crash\n' "$t" "${runs:-?}" "$seconds"
-  total=$((total + ${runs:-0}))
+  # libFuzzer's count: its final stats, else its last "Done N runs" or "#N DONE" line.
+  runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1 || true)
+  [ -n "$runs" ] || runs=$(grep -Eo '^Done [0-9]+ runs' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+  [ -n "$runs" ] || runs=$(grep -Eo '^#[0-9]+[[:space:]]+DONE' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+  if [ "${runs:-0}" -eq 0 ]; then
+    tail -30 "$log" >&2
+    echo "fuzz: $t ran ${runs:-no counted} executions; a smoke run that fuzzes nothing is a failure" >&2
+    exit 1
+  fi
+  printf 'fuzz %-15s %12s executions in %ss, no crash\n' "$t" "$runs" "$seconds"
+  total=$((total + runs))
   rm -rf "$work" "$log"
 done
 printf 'fuzz total       %12s executions\n' "$total"

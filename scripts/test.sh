@@ -35,7 +35,7 @@ cargo test --all-targets
 cargo test --doc
 # The hostile-peer suite again, against the static release binary, whose peak memory must stay
 # under 8 MB in every case (the debug build is 48 MB and unoptimised).
-HEALTHPROBE_TEST_BIN="$PWD/target/x86_64-unknown-linux-musl/release/healthprobe" cargo test --test hostile
+HEALTHPROBE_TEST_BIN="$PWD/target/x86_64-unknown-linux-musl/release/healthprobe" cargo test --test tests hostile::
 
 step "feature matrix (each feature alone, and none)"
 cargo check --lib --no-default-features

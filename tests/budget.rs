@@ -7,29 +7,25 @@
 //! the test command) makes that a failure instead. `bench/run.sh` prints the figures beside
 //! curl and busybox wget.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use support::{Response, Server};
+use crate::support::skip::REQUIRE_BUDGET;
+use crate::support::{Response, Server, skip_unless};
 
-/// Today's full-featured (cli, tls, grpc) x86_64 musl binary: 2,167,064 bytes (2026-11-26).
-/// The budget is a regression guard a little above it. The product target of 1.5 MB is not met:
-/// see the README's "Performance" section for where the bytes go.
-const SIZE_BUDGET: u64 = 2_250_000;
+/// A regression guard, not the product target: today's full-featured (cli, tls, grpc) x86_64
+/// musl binary is 2,175,256 bytes (2026-11-30, stable 1.95), and the guard sits about 2.5 %
+/// above it. The product target of 1.5 MB is not met: see the README's "Performance" section
+/// for where the bytes go. Lower the guard when the binary shrinks.
+const SIZE_BUDGET: u64 = 2_230_000;
 
-/// Today's plain HTTP check against a loopback server: about 137 K instructions (2026-11-26).
-/// Target: at most 250 K.
-const INSTRUCTION_BUDGET: u64 = 250_000;
-
-fn require() -> bool {
-    std::env::var_os("HEALTHPROBE_REQUIRE_BUDGET").is_some_and(|v| v == "1")
-}
+/// A regression guard, not the product target (at most 250 K): today's plain HTTP check against
+/// a loopback server, `env -i`, is 127,611-128,308 instructions (2026-11-30, five runs), and
+/// the guard sits about 10 % above it. Lower it when the check gets cheaper.
+const INSTRUCTION_BUDGET: u64 = 141_000;
 
 fn skip(why: &str) {
-    assert!(!require(), "HEALTHPROBE_REQUIRE_BUDGET=1 but {why}");
-    eprintln!("SKIPPED: {why}");
+    skip_unless(REQUIRE_BUDGET, why);
 }
 
 fn release_binary() -> Option<PathBuf> {

@@ -1,13 +1,11 @@
-//! The command line: exit codes, usage errors, output formats, several targets, the
-//! environment (`HEALTHPROBE_*`, `${VAR}` expansion).
+//! The command line: exit codes, usage errors, output formats, several targets (of one kind and
+//! of several, sharing one deadline), the environment (`HEALTHPROBE_*`, `${VAR}` expansion).
 
-mod support;
-
+use std::io::{Read, Write};
+use std::thread;
 use std::time::Duration;
 
-use support::{Cmd, Request, Response, Server, TempDir, dead_port};
-
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port, file_target};
 
 fn ok_server() -> Server {
     Server::http(|_| Response::ok("ok"))
@@ -304,16 +302,24 @@ fn any_needs_one() {
         .unhealthy();
 }
 
+/// `cmd` against silent peers: unhealthy, ended by its 1 s deadline (and not before).
+fn ends_at_1s(cmd: Cmd) {
+    cmd.run()
+        .unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
+}
+
 #[test]
 fn timeout_covers_all_targets_together() {
     let s1 = Server::silent();
     let s2 = Server::silent();
-    let out = Cmd::new()
-        .args(["-t", "1s"])
-        .arg(s1.url("/"))
-        .arg(s2.url("/"))
-        .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    ends_at_1s(
+        Cmd::new()
+            .args(["-t", "1s"])
+            .arg(s1.url("/"))
+            .arg(s2.url("/")),
+    );
 }
 
 // --- Environment --------------------------------------------------------------------------------
@@ -346,22 +352,22 @@ fn command_line_targets_win_over_the_environment() {
 #[test]
 fn timeout_from_the_environment() {
     let srv = Server::silent();
-    let out = Cmd::new()
-        .env("HEALTHPROBE_TIMEOUT", "1s")
-        .arg(srv.url("/"))
-        .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    ends_at_1s(
+        Cmd::new()
+            .env("HEALTHPROBE_TIMEOUT", "1s")
+            .arg(srv.url("/")),
+    );
 }
 
 #[test]
 fn timeout_flag_wins_over_the_environment() {
     let srv = Server::silent();
-    let out = Cmd::new()
-        .env("HEALTHPROBE_TIMEOUT", "30s")
-        .args(["-t", "1s"])
-        .arg(srv.url("/"))
-        .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    ends_at_1s(
+        Cmd::new()
+            .env("HEALTHPROBE_TIMEOUT", "30s")
+            .args(["-t", "1s"])
+            .arg(srv.url("/")),
+    );
 }
 
 #[test]
@@ -482,4 +488,67 @@ fn variable_from_the_targets_environment_is_expanded() {
         .run();
     out.healthy();
     assert_eq!(srv.only_request().path, "/env");
+}
+
+// --- Several targets of different kinds ---------------------------------------------------------
+
+#[test]
+fn several_targets_share_one_deadline() {
+    // Two peers that never answer: both time out within the one 1 s deadline, not 1 s each.
+    let (a, b) = (
+        Server::silent(),
+        Server::unix_raw(|mut s| {
+            let mut buf = [0u8; 512];
+            while matches!(s.read(&mut buf), Ok(1..)) {}
+        }),
+    );
+    let targets = [a.tcp_target(), b.unix_target()];
+    let out = Cmd::new()
+        .args(["-t", "1s", "--expect", "READY"])
+        .args(&targets)
+        .run();
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
+    let lines = out.reports(&[(false, &targets[0]), (false, &targets[1])]);
+    out.check(
+        lines.iter().all(|l| l.detail.contains("timed out")),
+        "expected both to time out",
+    );
+}
+
+#[test]
+fn targets_of_different_kinds_are_checked_concurrently() {
+    const SLOW: Duration = Duration::from_millis(800);
+    let http = Server::http(|_| {
+        thread::sleep(SLOW);
+        Response::ok("ok")
+    });
+    let unix = Server::unix_raw(|mut s| {
+        thread::sleep(SLOW);
+        let _ = s.write_all(b"READY\n");
+    });
+    let dir = TempDir::new();
+    let file = file_target(&dir.write("heartbeat", "beat"));
+    let targets = [http.url("/health"), unix.unix_target(), file];
+    let out = Cmd::new()
+        .args(["-t", "1500ms", "--expect", "READY"])
+        .args(&targets)
+        .run();
+    out.healthy();
+    out.reports(&[
+        (true, &targets[0]),
+        (true, &targets[1]),
+        (true, &targets[2]),
+    ]);
+    // One after the other would take 1.6 s and miss the 1.5 s deadline.
+    out.check(
+        out.elapsed >= SLOW,
+        "expected the slow servers to be waited for",
+    );
+    out.check(
+        out.elapsed < Duration::from_millis(1500),
+        "expected the targets to be checked at once",
+    );
+    eprintln!("two {SLOW:?} targets and a file in {:?}", out.elapsed);
 }

@@ -2,8 +2,6 @@
 //! `healthcheck` subcommand (same flags, output and exit codes as `healthprobe`); the library
 //! API runs checks in-process and returns reports; its public types can cross threads.
 
-mod support;
-
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,10 +9,11 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Cmd, Output, Response, Server, dead_port};
 use healthprobe::{
     CheckReport, Error, ErrorKind, ParseError, Probe, ProbeBuilder, Report, Target, TargetKind,
 };
-use support::{Cmd, Output, Response, Server, dead_port};
 
 // Compile-time: the types an app keeps in its state or sends to another thread.
 const _: () = {
@@ -34,7 +33,7 @@ const _: () = assert!(std::mem::size_of::<Error>() <= 4 * std::mem::size_of::<us
 // --- examples/app.rs as a process --------------------------------------------------------------
 
 /// `examples/app`, next to the `healthprobe` binary cargo built for this test. `cargo test`
-/// builds examples but `cargo test --test embed` does not, and an old build may be stale: ask
+/// builds examples but `cargo test --test tests` does not, and an old build may be stale: ask
 /// cargo once per test binary (a no-op when it is fresh; cargo holds no lock while tests run).
 fn app() -> &'static Path {
     static APP: OnceLock<PathBuf> = OnceLock::new();

@@ -5,15 +5,11 @@
 //! The Python tests skip (saying so) when `<repo>/.venv` is missing; `scripts/grpc-venv.sh`
 //! makes it, and `HEALTHPROBE_REQUIRE_GRPC=1` turns a skip into a failure.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use support::grpc::GrpcServer;
-use support::{Cmd, Pki, Response, Server, TempDir};
-
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support::grpc::GrpcServer;
+use crate::support::{Cmd, GRACE, Pki, Response, Server, TempDir};
 
 // --- grpc:// against grpcio ------------------------------------------------------------------
 
@@ -23,15 +19,28 @@ fn serving_overall_and_named() {
         return;
     };
     for service in ["", "ok"] {
-        let target = srv.target(service);
-        let out = Cmd::new().arg(&target).run();
-        out.healthy().within(Duration::from_secs(2));
-        let line = out.reports_one(true, &target);
-        out.check(
-            line.detail.contains("SERVING"),
+        service_says(
+            &srv,
+            service,
+            true,
+            "SERVING",
             "expected SERVING on the line",
         );
     }
+}
+
+/// `grpc://…/SERVICE` is `healthy` (or not) by 2 s, and its one line holds `word`.
+fn service_says(srv: &GrpcServer, service: &str, healthy: bool, word: &str, msg: &str) {
+    let target = srv.target(service);
+    let out = Cmd::new().arg(&target).run();
+    if healthy {
+        out.healthy();
+    } else {
+        out.unhealthy();
+    }
+    out.within(Duration::from_secs(2));
+    let line = out.reports_one(healthy, &target);
+    out.check(line.detail.contains(word), msg);
 }
 
 #[test]
@@ -39,12 +48,11 @@ fn not_serving() {
     let Some(srv) = GrpcServer::start(&[]) else {
         return;
     };
-    let target = srv.target("down");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("NOT_SERVING"),
+    service_says(
+        &srv,
+        "down",
+        false,
+        "NOT_SERVING",
         "expected NOT_SERVING in the reason",
     );
 }
@@ -54,12 +62,11 @@ fn unknown_service() {
     let Some(srv) = GrpcServer::start(&[]) else {
         return;
     };
-    let target = srv.target("no.such.Service");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("NOT_FOUND"),
+    service_says(
+        &srv,
+        "no.such.Service",
+        false,
+        "NOT_FOUND",
         "expected the grpc status NOT_FOUND in the reason",
     );
 }
@@ -69,12 +76,11 @@ fn server_without_health_service() {
     let Some(srv) = GrpcServer::start(&["--no-health"]) else {
         return;
     };
-    let target = srv.target("");
-    let out = Cmd::new().arg(&target).run();
-    out.unhealthy().within(Duration::from_secs(2));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("UNIMPLEMENTED"),
+    service_says(
+        &srv,
+        "",
+        false,
+        "UNIMPLEMENTED",
         "expected the grpc status UNIMPLEMENTED in the reason",
     );
 }
@@ -262,7 +268,9 @@ fn silent_server() {
     let srv = Server::silent();
     let target = grpc_target(&srv);
     let out = Cmd::new().args(["-t", "1s", &target]).run();
-    out.unhealthy().within(Duration::from_millis(1500));
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("timed out"), "expected a timeout");
 }
@@ -286,7 +294,9 @@ fn server_that_only_sends_settings() {
     });
     let target = grpc_target(&srv);
     let out = Cmd::new().args(["-t", "1s", &target]).run();
-    out.unhealthy().within(Duration::from_millis(1500));
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("timed out"), "expected a timeout");
 }

@@ -9,11 +9,9 @@
 //! a tighter "quick" bound. Each run prints `HOSTILE <case> <ms> peak_kb=<KiB> ...` on stderr:
 //!
 //! ```text
-//! cargo test --test hostile -- --nocapture --test-threads=1 2>&1 | grep HOSTILE
-//! cargo test --release --test hostile    # the 8 MiB bound
+//! cargo test --test tests hostile:: -- --nocapture --test-threads=1 2>&1 | grep HOSTILE
+//! cargo test --release --test tests hostile::    # the 8 MiB bound
 //! ```
-
-mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -24,8 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use support::hostile::{self, Run, drip, flood, hold};
-use support::{Cmd, Response, Server, TempDir, read_request};
+use crate::support;
+use crate::support::hostile::{self, Run, drip, flood, hold};
+use crate::support::skip::REQUIRE_ROOT;
+use crate::support::{Cmd, Response, Server, TempDir, read_request, skip_unless};
 
 /// For peers that stall: the case must end by 1.2 s.
 const SLOW: Duration = Duration::from_secs(1);
@@ -74,7 +74,7 @@ fn accept_and_silence() {
     let url = srv.url("/health");
     let run = run("accept_and_silence", SLOW, &[&url]);
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn silence_after_the_status_line() {
     let url = srv.url("/health");
     let run = run("silence_after_status_line", SLOW, &[&url]);
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn headers_dripped_one_byte_per_second() {
     let url = srv.url("/health");
     let run = run("headers_dripped_1_byte_per_s", SLOW, &[&url]);
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 /// Slowloris: a byte every 20 ms, so a per-read timeout would never fire; only the deadline
@@ -120,7 +120,7 @@ fn headers_dripped_every_20ms() {
     let url = srv.url("/health");
     let run = run("headers_dripped_every_20ms", SLOW, &[&url]);
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 /// `Content-Length: 100000`, then a byte every 200 ms: the body check cannot finish in time.
@@ -134,7 +134,7 @@ fn body_dripped_with_a_body_check() {
         &["--body-contains", NEEDLE, &url],
     );
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 /// `200 OK`, chunked, and never a chunk: the body check waits for the deadline.
@@ -148,7 +148,7 @@ fn chunked_but_never_a_chunk_with_a_body_check() {
         &["--body-contains", "ok", &url],
     );
     let line = run.unhealthy_line(&url);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 // --- Endless and oversized ----------------------------------------------------------------------
@@ -285,7 +285,7 @@ fn tcp_expect_against_a_drip_that_never_matches() {
         &["--expect", "PONG", &target],
     );
     let line = run.unhealthy_line(&target);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 #[test]
@@ -298,7 +298,7 @@ fn unix_expect_peer_never_answers() {
         &["--send", "PING\\r\\n", "--expect", "PONG", &target],
     );
     let line = run.unhealthy_line(&target);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 // --- Malformed responses ------------------------------------------------------------------------
@@ -551,6 +551,7 @@ fn tls_peer_stalls_mid_handshake() {
     // Under load the reason has once been ureq's own `tls handshake failed: timeout: global`
     // (its timer beat the probe's deadline): still a timeout, worded badly; reported.
     run.reason_names(&line, &["timed out", "timeout"]);
+    run.lasted_until(SLOW);
 }
 
 /// A plain HTTP server on an `https://` target answers the ClientHello with `400`: a quick,
@@ -591,7 +592,7 @@ fn grpc_peer_sends_settings_and_nothing_else() {
     let target = format!("grpc://{}", srv.authority());
     let run = run("grpc_settings_only", SLOW, &[&target]);
     let line = run.unhealthy_line(&target);
-    run.reason_names(&line, &["timed out"]);
+    run.timed_out(&line);
 }
 
 #[test]
@@ -624,22 +625,21 @@ fn listener_with_a_full_accept_queue() {
         }
     }
     if !full {
-        eprintln!(
-            "SKIPPED: the accept queue of {addr} never filled after {} connections",
+        return support::skip(format!(
+            "the accept queue of {addr} never filled after {} connections",
             fillers.len()
-        );
-        return;
+        ));
     }
     let url = format!("http://{addr}/health");
     let run1 = run("full_accept_queue_http", SLOW, &[&url]);
     let line = run1.unhealthy_line(&url);
-    run1.reason_names(&line, &["timed out"]);
+    run1.timed_out(&line);
     run1.reason_names(&line, &["connect"]);
 
     let target = format!("tcp://{addr}");
     let run2 = run("full_accept_queue_tcp", SLOW, &[&target]);
     let line = run2.unhealthy_line(&target);
-    run2.reason_names(&line, &["timed out"]);
+    run2.timed_out(&line);
     drop(listener);
 }
 
@@ -653,7 +653,7 @@ fn twenty_silent_targets_at_once() {
     run.unhealthy();
     let expected: Vec<(bool, &str)> = args.iter().map(|u| (false, *u)).collect();
     for line in run.reports(&expected) {
-        run.reason_names(&line, &["timed out"]);
+        run.timed_out(&line);
     }
 }
 
@@ -685,15 +685,19 @@ fn dns_that_never_answers() {
     let socket = match UdpSocket::bind(ns) {
         Ok(socket) => socket,
         Err(e) => {
-            eprintln!("SKIPPED: cannot bind a silent name server on {ns}: {e}");
-            return;
+            return skip_unless(
+                REQUIRE_ROOT,
+                format!("cannot bind a silent name server on {ns} (needs root): {e}"),
+            );
         }
     };
     let dir = TempDir::new();
     let resolv = dir.write("resolv.conf", "nameserver 127.0.0.53\n");
     if !can_bind_mount_resolv_conf(&resolv) {
-        eprintln!("SKIPPED: `unshare -m` with a bind mount over /etc/resolv.conf is not permitted");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            "`unshare -m` with a bind mount over /etc/resolv.conf is not permitted (needs root)",
+        );
     }
     let queries = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -742,7 +746,7 @@ fn dns_that_never_answers() {
                 .unwrap_or_else(|| out.fail(format!("no peak RSS figure from GNU time: {text:?}"))),
         )
     } else {
-        eprintln!("SKIPPED: peak memory not measured: no /usr/bin/time");
+        support::skip("peak memory not measured: no /usr/bin/time");
         None
     };
     let run = hostile::judge("dns_never_answers", SLOW, out, peak);
@@ -800,16 +804,30 @@ fn the_output_never_contains_the_body() {
 
 // --- Panics -------------------------------------------------------------------------------------
 
-/// Debug builds panic inside the check when `HEALTHPROBE_TEST_PANIC` is set. The panic must
-/// become exit 1 (not 101 or 134) and exactly one line, `healthprobe: internal error: ...`.
+/// Debug builds (and builds with the hidden `test-panic` feature) panic inside the check when
+/// `HEALTHPROBE_TEST_PANIC` is set. The panic must become exit 1 (not 101 or 134) and exactly
+/// one line, `healthprobe: internal error: ...`.
 fn assert_panic_is_one_line(case: &str, targets: &[&str]) {
-    if !support::probe_is_debug_build() {
-        eprintln!("SKIPPED: {case}: the panic trigger is compiled into debug builds only");
-        return;
+    assert_panic_of_is_one_line(Cmd::new(), case, targets);
+}
+
+/// The binary under test has the panic trigger; else the test says so and returns.
+fn has_panic_trigger() -> bool {
+    let debug = support::probe_is_debug_build();
+    if !debug {
+        support::skip("the panic trigger is compiled into debug builds only");
     }
-    let run = hostile::probe(case, FAST, |cmd| {
-        cmd.env("HEALTHPROBE_TEST_PANIC", "1").args(targets)
-    });
+    debug
+}
+
+/// [`assert_panic_is_one_line`] for the binary `base` runs.
+fn assert_panic_of_is_one_line(base: Cmd, case: &str, targets: &[&str]) {
+    let cmd = base
+        .args(["-t", &format!("{}ms", FAST.as_millis())])
+        .env("HEALTHPROBE_TEST_PANIC", "1")
+        .args(targets);
+    let (out, peak_kb) = cmd.run_measured();
+    let run = hostile::judge(case, FAST, out, peak_kb);
     run.unhealthy();
     let lines = run.lines();
     run.check(
@@ -824,18 +842,20 @@ fn assert_panic_is_one_line(case: &str, targets: &[&str]) {
 
 #[test]
 fn panic_in_the_check_is_exit_1_and_one_line() {
+    if !has_panic_trigger() {
+        return;
+    }
     let srv = Server::http(|_| Response::ok("ok"));
     let url = srv.url("/health");
     assert_panic_is_one_line("panic_one_target", &[&url]);
 }
 
 /// With several targets the checks run on threads, and all of them panic at once: exit 1 (not
-/// 101 or 134), and only `healthprobe: internal error:` lines. (Exactly one line: the ignored
-/// case below.)
+/// 101 or 134), and only `healthprobe: internal error:` lines. (Exactly one line: the case
+/// below.)
 #[test]
 fn panic_on_several_check_threads_is_exit_1() {
-    if !support::probe_is_debug_build() {
-        eprintln!("SKIPPED: the panic trigger is compiled into debug builds only");
+    if !has_panic_trigger() {
         return;
     }
     let srv = Server::http(|_| Response::ok("ok"));
@@ -857,13 +877,42 @@ fn panic_on_several_check_threads_is_exit_1() {
     }
 }
 
-/// Two threads panicking at once must still print one line. A race, hence 100 runs: about 3 %
-/// of runs print the line twice today.
+/// Two threads panicking at once must still print one line. A race, hence 100 runs.
 #[test]
 fn panic_on_several_check_threads_is_one_line() {
+    if !has_panic_trigger() {
+        return;
+    }
     let srv = Server::http(|_| Response::ok("ok"));
     let (a, b) = (srv.url("/a"), srv.url("/b"));
     for i in 0..100 {
         assert_panic_is_one_line(&format!("panic_two_targets_one_line_{i}"), &[&a, &b]);
+    }
+}
+
+/// The shipped profile aborts on a panic (`panic = "abort"`) where a debug build unwinds: the
+/// contract (exit 1, one line, never 134) must hold there too. A release build with the hidden
+/// `test-panic` feature, which compiles the trigger in (the shipped binary never has it), in a
+/// target directory of its own (`target/test-panic`, kept between runs).
+#[test]
+fn panic_in_a_release_build_is_exit_1_and_one_line() {
+    let bin = support::cargo_build(
+        &[
+            "--release",
+            "--features",
+            "test-panic",
+            "--bin",
+            "healthprobe",
+        ],
+        "test-panic",
+    )
+    .join("release")
+    .join("healthprobe");
+    let srv = Server::http(|_| Response::ok("ok"));
+    let (a, b) = (srv.url("/a"), srv.url("/b"));
+    assert_panic_of_is_one_line(Cmd::program(&bin), "panic_release_one_target", &[&a]);
+    for i in 0..10 {
+        let case = format!("panic_release_two_targets_{i}");
+        assert_panic_of_is_one_line(Cmd::program(&bin), &case, &[&a, &b]);
     }
 }

@@ -2,14 +2,10 @@
 //! redirects, methods, headers, body checks, address families, proxies, hostile peers, and
 //! secrets kept out of the output.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{Cmd, Request, Response, Server, TempDir, dead_port};
-
-/// Generous bound on "the process exits within the deadline plus a small grace".
-const GRACE: Duration = Duration::from_millis(500);
+use crate::support;
+use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port};
 
 fn ok_server() -> Server {
     Server::http(|_| Response::ok("ok"))
@@ -598,7 +594,7 @@ fn ipv6_only_server_through_localhost() {
     // The probe answers `localhost` itself (127.0.0.1, then ::1), whatever /etc/hosts says;
     // all it needs is a usable ::1.
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        support::skip("no IPv6 loopback on this machine");
         return;
     }
     let srv = Server::http_v6(|_| Response::ok("v6"));
@@ -721,7 +717,9 @@ fn silent_server_times_out_within_the_deadline() {
     let srv = Server::silent();
     let url = srv.url("/");
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
     assert_eq!(srv.accepted(), 1);
@@ -735,7 +733,9 @@ fn dripping_body_times_out_within_the_deadline() {
         .args(["-t", "1s", "--body-contains", "NEEDLE"])
         .arg(&url)
         .run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
 }
@@ -832,7 +832,9 @@ fn response_head_then_silence_times_out() {
         while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
     });
     let out = Cmd::new().args(["-t", "1s"]).arg(srv.url("/")).run();
-    out.unhealthy().within(Duration::from_secs(1) + GRACE);
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 // --- Secrets ----------------------------------------------------------------------------------

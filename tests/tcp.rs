@@ -1,11 +1,13 @@
-//! `tcp://` targets: a connection that opens is healthy, a refused one is not.
+//! `tcp://` targets: a connection that opens is healthy, a refused one is not; `--send` and
+//! `--expect` conversations (a fake Redis, an SMTP banner, a reply that never comes, the 64 KiB
+//! read limit, and over `tls://`).
 
-mod support;
-
+use std::io::{Read, Write};
 use std::net::Ipv6Addr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::{Cmd, Response, Server, dead_port};
+use crate::support::{Cmd, GRACE, Response, Server, TempDir, dead_port, pong, skip};
 
 #[test]
 fn open_port_is_healthy() {
@@ -67,7 +69,7 @@ fn localhost_reaches_an_ipv6_only_server() {
     // The probe answers `localhost` itself (127.0.0.1, then ::1), whatever /etc/hosts says;
     // all it needs is a usable ::1.
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED: no IPv6 loopback on this machine");
+        skip("no IPv6 loopback on this machine");
         return;
     }
     let srv = Server::silent_on(Ipv6Addr::LOCALHOST);
@@ -121,4 +123,153 @@ fn json_for_tcp() {
         .run()
         .healthy()
         .json_reports(true, &[(true, &target)]);
+}
+
+// --- tcp:// with --send/--expect ----------------------------------------------------------------
+
+#[test]
+fn fake_redis_answers_ping() {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let srv = Server::raw(move |s| pong(s, &seen));
+    let target = srv.tcp_target();
+    let out = Cmd::new()
+        .args(["--send", r"PING\r\n", "--expect", "PONG", &target])
+        .run();
+    out.healthy().within(Duration::from_secs(2));
+    out.reports_one(true, &target);
+    assert_eq!(
+        &*received.lock().unwrap(),
+        b"PING\r\n",
+        "the escapes are sent as CR LF"
+    );
+}
+
+#[test]
+fn fake_redis_unexpected_reply() {
+    // Redis keeps the connection open after +PONG: the probe waits for NOPE until the deadline,
+    // then says what it expected and what it got.
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let srv = Server::raw(move |s| pong(s, &received));
+    let target = srv.tcp_target();
+    let out = Cmd::new()
+        .args([
+            "-t",
+            "1s",
+            "--send",
+            r"PING\r\n",
+            "--expect",
+            "NOPE",
+            &target,
+        ])
+        .run();
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
+    let line = out.reports_one(false, &target);
+    out.check(
+        line.detail.contains("expected") && line.detail.contains("NOPE"),
+        "expected the reason to name the expectation",
+    );
+    out.check(
+        line.detail.contains("PONG"),
+        "expected the reason to show what came back",
+    );
+}
+
+#[test]
+fn reply_mismatch_before_close() {
+    let srv = Server::raw(|mut s| {
+        let _ = s.write_all(b"-ERR unknown command\r\n");
+    });
+    let target = srv.tcp_target();
+    let out = Cmd::new().args(["--expect", "PONG", &target]).run();
+    out.unhealthy().within(Duration::from_secs(2));
+    let line = out.reports_one(false, &target);
+    out.check(
+        line.detail.contains("PONG") && line.detail.contains("ERR"),
+        "expected the reason to say expected vs got",
+    );
+}
+
+#[test]
+fn smtp_banner() {
+    // The banner comes first and the server then waits: the read stops at the first match
+    // rather than at the 5 s deadline.
+    let srv = Server::raw(|mut s| {
+        if s.write_all(b"220 mx.example.test ESMTP ready\r\n").is_ok() {
+            let mut buf = [0u8; 512];
+            while matches!(s.read(&mut buf), Ok(1..)) {}
+        }
+    });
+    let target = srv.tcp_target();
+    let out = Cmd::new().args(["--expect", "220", &target]).run();
+    out.healthy().within(Duration::from_secs(2));
+    out.reports_one(true, &target);
+}
+
+#[test]
+fn reply_that_never_comes() {
+    let srv = Server::silent();
+    let target = srv.tcp_target();
+    let out = Cmd::new()
+        .args([
+            "-t",
+            "1s",
+            "--send",
+            r"PING\r\n",
+            "--expect",
+            "PONG",
+            &target,
+        ])
+        .run();
+    out.unhealthy()
+        .within(Duration::from_millis(1500))
+        .lasted_until(Duration::from_secs(1));
+    let line = out.reports_one(false, &target);
+    out.check(line.detail.contains("timed out"), "expected a timeout");
+    out.check(
+        line.detail.contains("PONG"),
+        "expected the reason to name the expectation",
+    );
+}
+
+#[test]
+fn reply_read_stops_at_64_kib() {
+    // A peer that streams without ever saying the expected text: the read stops at 64 KiB, not
+    // at the deadline.
+    let srv = Server::raw(|mut s| {
+        let chunk = [b'x'; 4096];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let target = srv.tcp_target();
+    let out = Cmd::new().args(["--expect", "PONG", &target]).run();
+    out.unhealthy().within(Duration::from_secs(2));
+    let line = out.reports_one(false, &target);
+    out.check(
+        line.detail.contains("64 KiB"),
+        "expected the reason to give the read limit",
+    );
+}
+
+#[test]
+fn tls_send_expect() {
+    let srv = Server::https(|_| Response::ok("ok"));
+    let dir = TempDir::new();
+    let ca = dir.write("ca.pem", srv.ca_pem());
+    let target = format!("tls://{}", srv.authority());
+    let out = Cmd::new()
+        .arg("--ca-file")
+        .arg(&ca)
+        .args([
+            "--send",
+            r"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            "--expect",
+            "200 OK",
+            &target,
+        ])
+        .run();
+    out.healthy().within(Duration::from_secs(2));
+    out.reports_one(true, &target);
+    assert_eq!(srv.only_request().path, "/health");
 }

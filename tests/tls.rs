@@ -7,21 +7,18 @@
 //!
 //! Every case asserts the exit code and the one result line's reason.
 
-mod support;
-
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{
-    ClientCert, Cmd, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
-    TlsStream, dead_port, unix_now, ymd,
+use crate::support;
+use crate::support::skip::REQUIRE_ROOT;
+use crate::support::{
+    ClientCert, Cmd, GRACE, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
+    TlsStream, dead_port, skip_unless, unix_now, ymd,
 };
-
-/// Generous bound on "the process exits within the deadline plus a small grace".
-const GRACE: Duration = Duration::from_millis(500);
 
 const DAY: u64 = 86_400;
 
@@ -896,22 +893,22 @@ fn client_key_of_another_certificate_is_a_clean_failure() {
     assert_eq!(m.srv.request_count(), 0);
 }
 
-/// Runs `openssl ARGS`; `None` (with a message) when openssl is missing or fails.
+/// Runs `openssl ARGS`; `None` (after [`support::skip()`]) when there is no `openssl` to run.
+/// Any other failure of openssl fails the test.
 fn openssl(args: &[&str], dir: &Path) -> Option<()> {
+    let cmdline = format!("openssl {}", args.join(" "));
     match Command::new("openssl").args(args).current_dir(dir).output() {
         Ok(out) if out.status.success() => Some(()),
-        Ok(out) => {
-            eprintln!(
-                "SKIPPED: `openssl {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
+        Ok(out) => panic!(
+            "`{cmdline}` failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            support::skip(format!("no openssl to run `{cmdline}`"));
             None
         }
-        Err(e) => {
-            eprintln!("SKIPPED: cannot run openssl: {e}");
-            None
-        }
+        Err(e) => panic!("running `{cmdline}`: {e}"),
     }
 }
 
@@ -1132,7 +1129,8 @@ fn tls_target_banner_expect() {
         .arg(&target)
         .run();
     fails_with(&out, &target, &["554", "220 mail.test"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
 }
 
 #[test]
@@ -1152,7 +1150,8 @@ fn tls_target_stalled_handshake_times_out() {
     let target = format!("tls://{}", srv.authority());
     let out = Cmd::new().args(["-t", "1s"]).arg(&target).run();
     fails_with(&out, &target, &["timed out after 1s", "tls"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     eprintln!("tls:// stalled handshake, -t 1s: {:?}", out.elapsed);
 }
 
@@ -1186,7 +1185,8 @@ fn https_target_stalled_handshake_times_out() {
     let start = Instant::now();
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
     fails_with(&out, &url, &["tls", "time"]);
-    out.within(Duration::from_secs(1) + GRACE);
+    out.within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
     eprintln!("https:// stalled handshake, -t 1s: {:?}", start.elapsed());
 }
 
@@ -1211,11 +1211,12 @@ fn https_target_closed_during_the_handshake() {
 
 // --- Protocol versions ------------------------------------------------------------------------
 
-#[test]
-fn tls12_only_server() {
+/// A server that speaks only `version`: https:// (whose `-v` line names it) and tls:// (whose
+/// result line does) both pass and say `name`.
+fn only_one_version(version: &'static rustls::SupportedProtocolVersion, name: &str) {
     let s = Setup::new();
     let pki = s.ca.server(&LOCAL_NAMES);
-    let config = pki.server_config_with(&[&rustls::version::TLS12], None);
+    let config = pki.server_config_with(&[version], None);
     let srv = Server::https_config(
         std::net::Ipv4Addr::LOCALHOST,
         config.clone(),
@@ -1229,7 +1230,7 @@ fn tls12_only_server() {
         .arg(&s.ca_pem)
         .arg(&url)
         .run();
-    out.healthy().contains("tls 1.2");
+    out.healthy().contains(name);
     let tls = Server::tls(config, &pki.ca_pem, |_| {});
     let target = tls.tls_target();
     let detail = passes(
@@ -1240,39 +1241,17 @@ fn tls12_only_server() {
             .run(),
         &target,
     );
-    assert!(detail.contains("tls 1.2"), "{detail}");
+    assert!(detail.contains(name), "{detail}");
+}
+
+#[test]
+fn tls12_only_server() {
+    only_one_version(&rustls::version::TLS12, "tls 1.2");
 }
 
 #[test]
 fn tls13_only_server() {
-    let s = Setup::new();
-    let pki = s.ca.server(&LOCAL_NAMES);
-    let config = pki.server_config_with(&[&rustls::version::TLS13], None);
-    let srv = Server::https_config(
-        std::net::Ipv4Addr::LOCALHOST,
-        config.clone(),
-        &pki.ca_pem,
-        ok,
-    );
-    let url = srv.url("/");
-    let out = Cmd::new()
-        .arg("-v")
-        .arg("--ca-file")
-        .arg(&s.ca_pem)
-        .arg(&url)
-        .run();
-    out.healthy().contains("tls 1.3");
-    let tls = Server::tls(config, &pki.ca_pem, |_| {});
-    let target = tls.tls_target();
-    let detail = passes(
-        &Cmd::new()
-            .arg("--ca-file")
-            .arg(&s.ca_pem)
-            .arg(&target)
-            .run(),
-        &target,
-    );
-    assert!(detail.contains("tls 1.3"), "{detail}");
+    only_one_version(&rustls::version::TLS13, "tls 1.3");
 }
 
 #[test]
@@ -1427,7 +1406,7 @@ fn static_binary() -> Option<PathBuf> {
         "x86_64" => "x86_64-unknown-linux-musl",
         "aarch64" => "aarch64-unknown-linux-musl",
         other => {
-            eprintln!("SKIPPED: no musl target for {other}");
+            eprintln!("no musl target for {other}");
             return None;
         }
     };
@@ -1540,12 +1519,16 @@ fn static_binary_in_an_empty_root_as_uid_65532() {
         .map(|m| m.uid())
         .unwrap_or(u32::MAX);
     if euid != 0 {
-        eprintln!("SKIPPED: the chroot test needs root (euid {euid})");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            format!("the chroot test needs root (euid {euid})"),
+        );
     }
     let Some(binary) = static_binary() else {
-        eprintln!("SKIPPED: no static healthprobe binary could be built or found");
-        return;
+        return skip_unless(
+            REQUIRE_ROOT,
+            "no static healthprobe binary could be built or found",
+        );
     };
     let s = Setup::new();
     let root = TempDir::new();

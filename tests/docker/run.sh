@@ -28,7 +28,8 @@
 #                                                 GET /health (200 ok / 503 after POST /flip)
 #
 # Environment:
-#   HEALTHPROBE_REQUIRE_DOCKER=1  no engine is a failure, not a skip (CI sets it)
+#   HEALTHPROBE_REQUIRE_DOCKER=1  no engine, no docker-compose or a skipped section is a failure,
+#                                 not a skip (CI sets it)
 #   HEALTHPROBE_DOCKER_START=1    start an engine with scripts/dockerd.sh when none answers
 #   HEALTHPROBE_DOCKER_BIN_DIR=D  use prebuilt static binaries D/healthprobe and D/app (no cargo)
 #   DOCKER                        docker client (default: docker on PATH)
@@ -348,7 +349,8 @@ fi
 section "6. ENTRYPOINT [\"/healthprobe\", \"--wait\", \"30s\", \"tcp://127.0.0.1:5432\", \"--\", \"/app\", \"serve\", ...]"
 help="$(d run --rm --label "$LABEL" --network none "$PROBE_IMAGE" --help 2>&1)"
 if ! grep -q -- '--wait' <<<"$help"; then
-    skip "--wait: \`healthprobe --help\` does not list --wait yet; the --wait ... -- ENTRYPOINT tests did not run"
+    why="--wait: \`healthprobe --help\` does not list --wait; the --wait ... -- ENTRYPOINT tests did not run"
+    if [ "${HEALTHPROBE_REQUIRE_DOCKER:-0}" = 1 ]; then fail "$why"; else skip "$why"; fi
 else
     w="$RUN_ID-wait"; dep="$RUN_ID-dep"
     d run -d --name "$w" --label "$LABEL" --network none --read-only --cap-drop ALL --health-interval 1s \

@@ -133,6 +133,10 @@ impl Cmd {
     }
 }
 
+/// How much before its deadline a run may end and still count as ended by it
+/// ([`Output::lasted_until`]).
+pub const EARLY: Duration = Duration::from_millis(100);
+
 /// GNU time (Debian package `time`, installed by `scripts/setup.sh`).
 pub const GNU_TIME: &str = "/usr/bin/time";
 
@@ -143,9 +147,9 @@ impl Cmd {
     /// stderr, when `/usr/bin/time` is missing: the run happens unmeasured.
     pub fn run_measured(&self) -> (Output, Option<u64>) {
         if !std::path::Path::new(GNU_TIME).exists() {
-            eprintln!(
-                "SKIPPED: peak memory not measured: no {GNU_TIME} (scripts/setup.sh installs it)"
-            );
+            super::skip(format!(
+                "peak memory not measured: no {GNU_TIME} (scripts/setup.sh installs it)"
+            ));
             return (self.run(), None);
         }
         let dir = super::TempDir::new();
@@ -348,6 +352,20 @@ impl Output {
         self.check(
             self.elapsed < limit,
             format!("expected the run to end within {limit:?}"),
+        )
+    }
+
+    /// The run lasted until `deadline`, less [`EARLY`]: for a check that only its deadline can
+    /// end (a silent or stalling peer), where [`Output::within`] alone would pass a deadline
+    /// that fired early.
+    #[track_caller]
+    pub fn lasted_until(&self, deadline: Duration) -> &Output {
+        let floor = deadline.saturating_sub(EARLY);
+        self.check(
+            self.elapsed >= floor,
+            format!(
+                "expected the run to last until its deadline {deadline:?} (at least {floor:?})"
+            ),
         )
     }
 

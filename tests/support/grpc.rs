@@ -2,17 +2,17 @@
 //! (Google's implementation of `grpc.health.v1`), started from `tests/grpc/health_server.py` with
 //! the interpreter of `<repo>/.venv`, which `scripts/grpc-venv.sh` makes.
 //!
-//! Without that venv, [`GrpcServer::start`] prints `SKIPPED: ...` and returns `None`, so the
+//! Without that venv, [`GrpcServer::start`] says so ([`super::skip()`]) and returns `None`, so the
 //! test passes vacuously, unless `HEALTHPROBE_REQUIRE_GRPC=1`, which makes it a failure (CI).
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::skip::{REQUIRE_GRPC, skip_unless};
 use super::{Pki, TempDir};
 
 /// How long the Python server may take to bind and write its port.
@@ -26,7 +26,7 @@ pub struct GrpcServer {
     /// process that was killed before `Drop` ran.
     _lifeline: Option<ChildStdin>,
     port: u16,
-    dir: TempDir,
+    _dir: TempDir,
 }
 
 impl GrpcServer {
@@ -99,12 +99,8 @@ impl GrpcServer {
             child,
             _lifeline: lifeline,
             port,
-            dir,
+            _dir: dir,
         }
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// `grpc://127.0.0.1:PORT` or, with a service, `grpc://127.0.0.1:PORT/SERVICE`.
@@ -122,11 +118,6 @@ impl GrpcServer {
             "" => format!("{scheme}://127.0.0.1:{}", self.port),
             s => format!("{scheme}://127.0.0.1:{}/{s}", self.port),
         }
-    }
-
-    /// What the server printed (stdout and stderr), for failure messages.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 }
 
@@ -161,21 +152,11 @@ fn python() -> Option<PathBuf> {
     });
     match found {
         Ok(python) => Some(python.clone()),
-        Err(why) if std::env::var_os("HEALTHPROBE_REQUIRE_GRPC").is_some_and(|v| v == "1") => {
-            panic!(
-                "{why}: run scripts/grpc-venv.sh (HEALTHPROBE_REQUIRE_GRPC=1 makes this a failure)"
-            )
-        }
         Err(why) => {
-            // Straight to the process's stderr, once: the test harness would swallow an
-            // `eprintln!` of a passing test, and a skip should be seen.
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: gRPC tests: the health server needs a venv ({why}); run scripts/grpc-venv.sh"
-                );
-            });
+            skip_unless(
+                REQUIRE_GRPC,
+                format!("the gRPC health server needs a venv ({why}); run scripts/grpc-venv.sh"),
+            );
             None
         }
     }

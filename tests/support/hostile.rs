@@ -3,7 +3,7 @@
 //! rest), ended by `--timeout` + 200 ms, peak RSS under 8 MiB (optimized builds; see
 //! [`peak_rss_limit_kb`]). Every run also prints `HOSTILE <case> <ms> peak_kb=<KiB> ...` on
 //! stderr, before any assertion, so the worst cases can be collected with
-//! `cargo test --test hostile -- --nocapture --test-threads=1 2>&1 | grep HOSTILE`.
+//! `cargo test --test tests hostile:: -- --nocapture --test-threads=1 2>&1 | grep HOSTILE`.
 //!
 //! Peers are scripted with [`super::Server::raw`]; the moves most of them share are here.
 
@@ -19,7 +19,7 @@ use super::{Cmd, Output, ResultLine};
 pub const GRACE: Duration = Duration::from_millis(200);
 
 /// Peak resident set size every run of an optimized build must stay under (issue 8). Asserted
-/// by `cargo test --release --test hostile`, where the worst case (twenty targets at once) peaks
+/// by `cargo test --release --test tests hostile::`, where the worst case (twenty targets at once) peaks
 /// near 4.5 MiB with glibc (the static musl release binary: 2.4 MiB for the same run).
 pub const PEAK_RSS_LIMIT_KB: u64 = 8 * 1024;
 
@@ -52,8 +52,8 @@ pub fn profile() -> &'static str {
 #[derive(Debug)]
 pub struct Run {
     pub out: Output,
-    /// `None` when `/usr/bin/time` is missing.
-    pub peak_kb: Option<u64>,
+    /// The `--timeout` the run had.
+    pub timeout: Duration,
 }
 
 impl Deref for Run {
@@ -101,7 +101,7 @@ pub fn judge(case: &str, timeout: Duration, out: Output, peak_kb: Option<u64>) -
             ),
         );
     }
-    Run { out, peak_kb }
+    Run { out, timeout }
 }
 
 impl Run {
@@ -117,6 +117,15 @@ impl Run {
     pub fn healthy_line(&self, target: &str) -> ResultLine {
         self.out.healthy();
         self.out.reports_one(true, target)
+    }
+
+    /// The reason on `line` says `timed out`, and the run lasted until its timeout
+    /// ([`Output::lasted_until`]).
+    #[track_caller]
+    pub fn timed_out(&self, line: &ResultLine) -> &Run {
+        self.reason_names(line, &["timed out"]);
+        self.out.lasted_until(self.timeout);
+        self
     }
 
     /// The reason on `line` holds one of `words` (any case).

@@ -8,26 +8,34 @@
 //!   (the shape of ripgrep's `tests/util.rs`).
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
-//!
-//! Every test file does `mod support;` and uses a different part of it, hence the `allow`.
-#![allow(dead_code, unused_imports)]
+//! - [`skip()`]: says a skip where a CI log shows it; [`skip_unless`] makes it a failure under a
+//!   `HEALTHPROBE_REQUIRE_*` switch.
 
 mod cmd;
 pub mod grpc;
 pub mod hostile;
 pub mod json;
 mod server;
+pub mod skip;
 mod tls;
 
 pub use cmd::{Cmd, Output, ResultLine, probe_binary, probe_is_debug_build};
-pub use server::{
-    Request, Response, Server, TlsStream, dead_port, localhost_resolves_to, read_request,
-};
+pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};
+pub use skip::{skip, skip_unless};
 pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Slack on top of a deadline for process start and exit: "the process exits within the
+/// deadline plus a small grace".
+pub const GRACE: Duration = Duration::from_millis(500);
+
+/// `file://PATH`.
+pub fn file_target(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
 
 /// A fresh directory under `std::env::temp_dir()`, removed (with its contents) on drop.
 pub struct TempDir {
@@ -71,6 +79,34 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// Runs `cargo build --quiet ARGS` on this package with its own target directory,
+/// `<the test run's target dir>/<dir>` (a no-op when that build is fresh), and returns that
+/// directory. Fails the test, with cargo's output, when the build fails.
+pub fn cargo_build(args: &[&str], dir: &str) -> PathBuf {
+    // CARGO_BIN_EXE_healthprobe is <target dir>/<profile>/healthprobe.
+    let target_dir = Path::new(env!("CARGO_BIN_EXE_healthprobe"))
+        .parent()
+        .and_then(Path::parent)
+        .expect("the target dir of the test binary")
+        .join(dir);
+    let out = cargo()
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .output()
+        .expect("running cargo build");
+    assert!(
+        out.status.success(),
+        "cargo build {} ({}) failed: {}\n{}",
+        args.join(" "),
+        target_dir.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir
 }
 
 /// `cargo`, for a nested build from inside a test (the example app, the static binary), without

@@ -1,0 +1,26 @@
+//! The integration tests: one test binary (as ripgrep's), one module per topic, all of them
+//! against the real `healthprobe` binary (or, in `embed`, the public library API).
+//!
+//! ```text
+//! cargo test --test tests                 # all of them
+//! cargo test --test tests hostile::       # one topic
+//! ```
+//!
+//! `Cargo.toml` sets `autotests = false`: a new topic is a `mod` line here, not a new file at
+//! the top of `tests/` (which cargo would otherwise build as a binary of its own).
+
+mod support;
+
+mod budget;
+mod cli;
+mod embed;
+mod exec;
+mod file;
+mod grpc;
+mod hostile;
+mod http;
+mod install;
+mod tcp;
+mod tls;
+mod unix;
+mod wait;

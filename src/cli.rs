@@ -31,7 +31,8 @@ const GRACE: Duration = Duration::from_millis(150);
 
 #[derive(FromArgs)]
 /// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
-/// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://.
+/// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://,
+/// postgres://, mysql://, redis://, rediss://, memcached://.
 struct Args {
     /// deadline for the whole run, all targets together: 250ms, 2s, 1m30s or bare seconds (default 5s, or HEALTHPROBE_TIMEOUT)
     #[argh(option, short = 't')]
@@ -80,6 +81,10 @@ struct Args {
     /// send 'Authorization: Bearer <file contents, trimmed>'
     #[argh(option)]
     bearer_file: Option<String>,
+
+    /// postgres/mysql/redis password: the file's contents, trimmed (wins over one in the url)
+    #[argh(option)]
+    password_file: Option<String>,
 
     /// use this http proxy (proxy environment variables are always ignored)
     #[argh(option)]
@@ -331,6 +336,9 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     }
     if let Some(f) = a.bearer_file {
         b = b.bearer_file(f);
+    }
+    if let Some(f) = a.password_file {
+        b = b.password_file(f);
     }
     if let Some(p) = a.proxy {
         b = b.proxy(expand_env(&p)?);

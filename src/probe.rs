@@ -46,6 +46,24 @@ pub(crate) struct Settings {
     pub send: Option<Vec<u8>>,
     pub expect: Option<String>,
     pub max_age: Option<Duration>,
+    pub password: Option<Secret>,
+}
+
+/// A password: kept as given, never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(String);
+
+impl Secret {
+    #[cfg_attr(not(feature = "db"), allow(dead_code))]
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Builds a [`Probe`]. Setters take raw values; [`ProbeBuilder::build`] validates them all
@@ -73,6 +91,8 @@ pub struct ProbeBuilder {
     send: Option<String>,
     expect: Option<String>,
     max_age: Option<Duration>,
+    password: Option<Secret>,
+    password_file: Option<PathBuf>,
 }
 
 /// The default deadline of a run: `5s`.
@@ -102,6 +122,8 @@ impl Default for ProbeBuilder {
             send: None,
             expect: None,
             max_age: None,
+            password: None,
+            password_file: None,
         }
     }
 }
@@ -283,6 +305,26 @@ impl ProbeBuilder {
         self
     }
 
+    /// The password of `postgres://`, `mysql://` and `redis://` targets; wins over a password
+    /// in the target's URL.
+    ///
+    /// Defaults to none: the URL's password, if any.
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(Secret(password.into()));
+        self
+    }
+
+    /// Reads the password of `postgres://`, `mysql://` and `redis://` targets from this file,
+    /// trimmed, in [`ProbeBuilder::build`]; wins over [`ProbeBuilder::password`] and over a
+    /// password in the target's URL. Keeps the password out of the command line, which Docker
+    /// records.
+    ///
+    /// Defaults to none.
+    pub fn password_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.password_file = Some(path.into());
+        self
+    }
+
     /// Validates the settings and makes the probe. Reads the bearer file; TLS files are read
     /// when the first TLS check needs them.
     pub fn build(self) -> Result<Probe, Error> {
@@ -325,6 +367,20 @@ impl ProbeBuilder {
                 )
             })?;
             bearer_token = Some(text.trim().to_string());
+        }
+        let mut password = self.password;
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::new(
+                    ErrorKind::File,
+                    format!(
+                        "cannot read --password-file {}: {}",
+                        path.display(),
+                        crate::net::io_reason(&e)
+                    ),
+                )
+            })?;
+            password = Some(Secret(text.trim().to_string()));
         }
         if let Some(token) = &bearer_token {
             check_header("Authorization", token)?;
@@ -379,6 +435,7 @@ impl ProbeBuilder {
             send,
             expect,
             max_age: self.max_age,
+            password,
         };
         Ok(Probe {
             s,
@@ -614,6 +671,25 @@ mod tests {
         assert_eq!(unescape(r"PING\r\n").unwrap(), b"PING\r\n");
         assert_eq!(unescape(r"a\\b\t").unwrap(), b"a\\b\t");
         assert!(unescape(r"\q").is_err());
+    }
+
+    #[test]
+    fn password_file_trimmed_and_hidden() {
+        let path = std::env::temp_dir().join(format!("hp-pw-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let p = Probe::builder()
+            .password("url-loses")
+            .password_file(&path)
+            .build()
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(p.s.password.as_ref().map(Secret::as_str), Some("s3cret"));
+        assert!(!format!("{p:?}").contains("s3cret"));
+        let e = Probe::builder()
+            .password_file("/nonexistent/pw")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::File);
     }
 
     #[test]

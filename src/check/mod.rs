@@ -12,6 +12,12 @@ use crate::target::{Target, TargetKind};
 mod file;
 #[cfg(feature = "grpc")]
 mod grpc;
+#[cfg(feature = "db")]
+mod memcached;
+#[cfg(feature = "db")]
+mod redis;
+#[cfg(feature = "db")]
+mod wire;
 #[cfg(feature = "cli")]
 pub(crate) use http::is_secret_header;
 pub(crate) mod http;
@@ -55,10 +61,25 @@ pub(crate) fn run(
         TargetKind::Grpc | TargetKind::Grpcs => grpc::check(probe, target, deadline, seen),
         #[cfg(not(feature = "grpc"))]
         TargetKind::Grpc | TargetKind::Grpcs => Err(unsupported(target, "grpc")),
+        #[cfg(feature = "db")]
+        TargetKind::Redis | TargetKind::Rediss => redis::check(probe, target, deadline, seen),
+        #[cfg(feature = "db")]
+        TargetKind::Memcached => memcached::check(probe, target, deadline, seen),
+        #[cfg(feature = "db")]
+        TargetKind::Postgres | TargetKind::Mysql => Err(unsupported(target, "db")),
+        #[cfg(not(feature = "db"))]
+        TargetKind::Postgres
+        | TargetKind::Mysql
+        | TargetKind::Redis
+        | TargetKind::Rediss
+        | TargetKind::Memcached => Err(unsupported(target, "db")),
     }
 }
 
-#[cfg_attr(all(feature = "tls", feature = "grpc"), allow(dead_code))]
+#[cfg_attr(
+    all(feature = "tls", feature = "grpc", feature = "db"),
+    allow(dead_code)
+)]
 pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,

@@ -1,0 +1,83 @@
+//! `memcached://HOST[:PORT]`: the text protocol's `version` command answers `VERSION …`.
+//!
+//! Crates considered: `memcache` (a client with connection pools, URL options and binary and
+//! text protocols: well over 100 KB with its dependencies) for one command and one line of
+//! reply; written here instead (well under 1 KB of code).
+
+use crate::check::wire::{self, Parsed, Wire};
+use crate::check::{Seen, Timed};
+use crate::deadline::Deadline;
+use crate::error::Error;
+use crate::probe::Probe;
+use crate::target::Target;
+
+const LINE_LIMIT: usize = 1024;
+
+/// The reply line to `version`: `Ok` with the version text, `Err` with the line otherwise.
+pub(crate) fn parse_version(buf: &[u8]) -> Parsed<Result<String, String>> {
+    let Some((line, used)) = wire::parse_line(buf, LINE_LIMIT)? else {
+        return Ok(None);
+    };
+    let text = wire::server_text(line);
+    let verdict = match line.strip_prefix(b"VERSION ") {
+        Some(version) if !version.is_empty() => Ok(wire::server_text(version)),
+        _ => Err(text),
+    };
+    Ok(Some((verdict, used)))
+}
+
+pub(crate) fn exchange(stream: &mut impl Timed, deadline: &Deadline) -> Result<String, Error> {
+    let mut wire = Wire::new(stream, deadline, "memcached");
+    wire.send(b"version\r\n")?;
+    match wire.read(parse_version)? {
+        Ok(version) => Ok(format!("VERSION {version}")),
+        Err(line) => Err(Error::unhealthy(format!(
+            "memcached: version answered {:?}, expected VERSION …",
+            crate::check::shorten(&line)
+        ))),
+    }
+}
+
+/// The adapter to the checks' contract.
+pub(crate) fn check(
+    probe: &Probe,
+    target: &Target,
+    deadline: &Deadline,
+    seen: &mut Seen,
+) -> Result<String, Error> {
+    let mut stream = wire::connect(probe, target, deadline, seen)?;
+    exchange(&mut stream, deadline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_line() {
+        assert_eq!(
+            parse_version(b"VERSION 1.6.18\r\n"),
+            Ok(Some((Ok("1.6.18".into()), 16)))
+        );
+    }
+
+    #[test]
+    fn error_line() {
+        assert_eq!(
+            parse_version(b"SERVER_ERROR out of memory\r\n")
+                .unwrap()
+                .unwrap()
+                .0,
+            Err("SERVER_ERROR out of memory".into())
+        );
+        assert_eq!(
+            parse_version(b"VERSION \r\n").unwrap().unwrap().0,
+            Err("VERSION".into())
+        );
+    }
+
+    #[test]
+    fn waits_for_the_line_end() {
+        assert_eq!(parse_version(b"VERSION 1.6"), Ok(None));
+    }
+}

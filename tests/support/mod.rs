@@ -13,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod cmd;
+pub mod db;
 pub mod grpc;
 pub mod hostile;
 pub mod json;

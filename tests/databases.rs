@@ -1,0 +1,250 @@
+//! Database and cache targets (issue 15) against Debian's real servers, started by
+//! [`support::db`]: postgres://, mysql://, redis://, rediss://, memcached://. Each case says
+//! what the server is made to be (ready, not ready, password, TLS, down) and what the one
+//! output line must say. A server that is not installed makes its cases say SKIPPED and pass.
+
+mod support;
+
+use std::time::Duration;
+
+use support::db::{DbServer, loud_lines, secret_file};
+use support::{Cmd, Pki, Server, TempDir, dead_port};
+
+/// Generous: a check against loopback takes milliseconds.
+const QUICK: Duration = Duration::from_secs(3);
+
+/// `healthprobe ARGS...`, exit 0, one healthy line for `target`; returns its detail.
+#[track_caller]
+fn healthy(args: &[&str], target: &str) -> String {
+    let out = Cmd::new().args(args).run();
+    out.healthy().within(QUICK);
+    out.reports_one(true, target).detail
+}
+
+/// `healthprobe ARGS...`, exit 1, one unhealthy line for `target` whose reason holds `words`.
+#[track_caller]
+fn unhealthy(args: &[&str], target: &str, words: &str) -> String {
+    let out = Cmd::new().args(args).run();
+    out.unhealthy().within(QUICK);
+    let line = out.reports_one(false, target);
+    out.check(
+        line.detail.contains(words),
+        format!("expected the reason to contain {words:?}"),
+    );
+    line.detail
+}
+
+// --- Redis -----------------------------------------------------------------------------------
+
+#[test]
+fn redis_ready() {
+    let Some(srv) = DbServer::redis(&[]) else {
+        return;
+    };
+    let target = format!("redis://127.0.0.1:{}", srv.port());
+    assert_eq!(healthy(&[&target], &target), "PONG");
+    let db3 = format!("{target}/3");
+    healthy(&[&db3], &db3);
+}
+
+#[test]
+fn redis_database_out_of_range() {
+    let Some(srv) = DbServer::redis(&["--databases", "4"]) else {
+        return;
+    };
+    let target = format!("redis://127.0.0.1:{}/7", srv.port());
+    unhealthy(
+        &[&target],
+        &target,
+        "SELECT 7 failed: ERR DB index is out of range",
+    );
+}
+
+#[test]
+fn redis_password_right_wrong_and_missing() {
+    let Some(srv) = DbServer::redis(&["--requirepass", "s3cret-pw"]) else {
+        return;
+    };
+    let port = srv.port();
+    let plain = format!("redis://127.0.0.1:{port}");
+    let shown = format!("redis://***@127.0.0.1:{port}");
+    unhealthy(
+        &[&plain],
+        &plain,
+        "NOAUTH Authentication required. (a password is needed",
+    );
+    healthy(&[&format!("redis://:s3cret-pw@127.0.0.1:{port}")], &shown);
+    let out = Cmd::new()
+        .args([
+            "--format",
+            "json",
+            "-v",
+            &format!("redis://:wrong-pw@127.0.0.1:{port}"),
+        ])
+        .run();
+    out.unhealthy().lacks("wrong-pw").contains("WRONGPASS");
+    // The file wins over the URL, and is trimmed.
+    let dir = TempDir::new();
+    let file = secret_file(&dir, "pw", "s3cret-pw\n");
+    let file = file.to_str().unwrap();
+    healthy(
+        &[
+            "--password-file",
+            file,
+            &format!("redis://:wrong-pw@127.0.0.1:{port}/0"),
+        ],
+        &format!("{shown}/0"),
+    );
+    // ${VAR} in the URL is expanded, and the expanded password never printed.
+    let out = Cmd::new()
+        .env("REDIS_PW", "not-it")
+        .arg(format!("redis://:${{REDIS_PW}}@127.0.0.1:{port}"))
+        .run();
+    out.unhealthy().lacks("not-it").contains("WRONGPASS");
+}
+
+#[test]
+fn redis_acl_user() {
+    let Some(srv) = DbServer::redis(&[]) else {
+        return;
+    };
+    srv.redis_cli(&["ACL", "SETUSER", "probe", "on", ">probe-pw", "+ping"]);
+    let port = srv.port();
+    let shown = format!("redis://***@127.0.0.1:{port}");
+    healthy(
+        &[&format!("redis://probe:probe-pw@127.0.0.1:{port}")],
+        &shown,
+    );
+    unhealthy(
+        &[&format!("redis://probe:nope@127.0.0.1:{port}")],
+        &shown,
+        "AUTH failed: WRONGPASS",
+    );
+    // A user with no right to SELECT.
+    unhealthy(
+        &[&format!("redis://probe:probe-pw@127.0.0.1:{port}/1")],
+        &format!("{shown}/1"),
+        "SELECT 1 failed: NOPERM",
+    );
+}
+
+/// A script that never ends: Redis still accepts TCP, `redis-cli ping` exits 0, PING answers
+/// `-BUSY`.
+#[test]
+fn redis_busy_in_a_script() {
+    let Some(srv) = DbServer::redis(&["--busy-reply-threshold", "100"]) else {
+        return;
+    };
+    let mut script = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &srv.port().to_string()])
+        .args(["EVAL", "while true do end", "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-cli");
+    let target = format!("redis://127.0.0.1:{}", srv.port());
+    // The script starts when the server reads it; BUSY once it has run 100 ms.
+    let mut reason = String::new();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let out = Cmd::new().arg(&target).run();
+        if out.code == Some(1) {
+            reason = out.reports_one(false, &target).detail;
+            break;
+        }
+    }
+    srv.redis_cli(&["SCRIPT", "KILL"]);
+    let _ = script.kill();
+    let _ = script.wait();
+    assert!(reason.starts_with("redis: BUSY"), "{reason:?}");
+    healthy(&[&target], &target);
+}
+
+/// A replica whose primary is gone, told not to serve stale data: `-MASTERDOWN`.
+#[test]
+fn redis_replica_of_a_dead_primary() {
+    let dead = dead_port().to_string();
+    let Some(srv) = DbServer::redis(&[
+        "--replicaof",
+        "127.0.0.1",
+        &dead,
+        "--replica-serve-stale-data",
+        "no",
+    ]) else {
+        return;
+    };
+    let target = format!("redis://127.0.0.1:{}", srv.port());
+    unhealthy(&[&target], &target, "redis: MASTERDOWN");
+}
+
+#[test]
+fn rediss_verified_with_the_test_ca() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let Some(srv) = DbServer::redis_tls(&pki) else {
+        return;
+    };
+    let dir = TempDir::new();
+    let ca = dir.write("ca.pem", &pki.ca_pem);
+    let target = format!("rediss://127.0.0.1:{}", srv.port());
+    let detail = healthy(&["--ca-file", ca.to_str().unwrap(), &target], &target);
+    assert_eq!(detail, "PONG over tls");
+    unhealthy(&[&target], &target, "unknown issuer");
+    healthy(&["-k", &target], &target);
+    // Plain RESP to a TLS port: the server hangs up.
+    let plain = format!("redis://127.0.0.1:{}", srv.port());
+    let out = Cmd::new().args(["-t", "2s", &plain]).run();
+    out.unhealthy();
+}
+
+#[test]
+fn redis_down() {
+    let target = format!("redis://127.0.0.1:{}", dead_port());
+    unhealthy(&[&target], &target, "connection refused");
+    let silent = Server::silent();
+    let target = format!("redis://127.0.0.1:{}", silent.port());
+    let out = Cmd::new().args(["-t", "500ms", &target]).run();
+    out.unhealthy()
+        .within(Duration::from_millis(500) + Duration::from_millis(300));
+    let line = out.reports_one(false, &target);
+    assert!(line.detail.contains("timed out"), "{}", line.detail);
+}
+
+#[test]
+fn redis_log_stays_quiet() {
+    let Some(srv) = DbServer::redis(&["--requirepass", "pw", "--loglevel", "verbose"]) else {
+        return;
+    };
+    let before = srv.log().len();
+    for _ in 0..10 {
+        healthy(
+            &[&format!("redis://:pw@127.0.0.1:{}", srv.port())],
+            &format!("redis://***@127.0.0.1:{}", srv.port()),
+        );
+    }
+    let log = srv.log();
+    assert!(loud_lines(&log, before).is_empty(), "{}", &log[before..]);
+}
+
+// --- memcached ---------------------------------------------------------------------------------
+
+#[test]
+fn memcached_ready_and_down() {
+    let Some(mut srv) = DbServer::memcached() else {
+        return;
+    };
+    let target = format!("memcached://127.0.0.1:{}", srv.port());
+    let detail = healthy(&[&target], &target);
+    assert!(detail.starts_with("VERSION 1."), "{detail}");
+    srv.stop();
+    unhealthy(&[&target], &target, "connection refused");
+}
+
+#[test]
+fn memcached_wrong_server() {
+    // A Redis answers `version` with an error: not memcached.
+    let Some(srv) = DbServer::redis(&[]) else {
+        return;
+    };
+    let target = format!("memcached://127.0.0.1:{}", srv.port());
+    unhealthy(&[&target], &target, "expected VERSION");
+}

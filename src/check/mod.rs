@@ -15,6 +15,8 @@ mod grpc;
 #[cfg(feature = "db")]
 mod memcached;
 #[cfg(feature = "db")]
+mod postgres;
+#[cfg(feature = "db")]
 mod redis;
 #[cfg(feature = "db")]
 mod wire;
@@ -66,7 +68,9 @@ pub(crate) fn run(
         #[cfg(feature = "db")]
         TargetKind::Memcached => memcached::check(probe, target, deadline, seen),
         #[cfg(feature = "db")]
-        TargetKind::Postgres | TargetKind::Mysql => Err(unsupported(target, "db")),
+        TargetKind::Postgres => postgres::check(probe, target, deadline, seen),
+        #[cfg(feature = "db")]
+        TargetKind::Mysql => Err(unsupported(target, "db")),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql

@@ -248,3 +248,215 @@ fn memcached_wrong_server() {
     let target = format!("memcached://127.0.0.1:{}", srv.port());
     unhealthy(&[&target], &target, "expected VERSION");
 }
+
+// --- PostgreSQL --------------------------------------------------------------------------------
+
+/// Waits for the server to write what a check made it log, then returns the log after `from`.
+fn log_after(srv: &DbServer, from: usize) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(300));
+    loud_lines(&srv.log(), from)
+}
+
+#[test]
+fn postgres_trust() {
+    let Some(srv) = DbServer::postgres(None, None, &[], false) else {
+        return;
+    };
+    let target = format!("postgres://127.0.0.1:{}", srv.port());
+    let detail = healthy(&[&target], &target);
+    assert!(
+        detail.starts_with("accepting connections (no password asked), server 15."),
+        "{detail}"
+    );
+    // A password given to a trust server: the login succeeds all the same.
+    let with_pw = format!("postgres://postgres:x@127.0.0.1:{}/postgres", srv.port());
+    let shown = format!("postgres://***@127.0.0.1:{}/postgres", srv.port());
+    let detail = healthy(&[&with_pw], &shown);
+    assert!(
+        detail.starts_with("logged in as postgres to postgres"),
+        "{detail}"
+    );
+    // A database that does not exist: pg_isready's "accepting", but not a login.
+    let nodb = format!("postgres://127.0.0.1:{}/nodb", srv.port());
+    let detail = healthy(&[&nodb], &nodb);
+    assert!(detail.contains("3D000"), "{detail}");
+    let nodb = format!("postgres://postgres:x@127.0.0.1:{}/nodb", srv.port());
+    unhealthy(
+        &[&nodb],
+        &format!("postgres://***@127.0.0.1:{}/nodb", srv.port()),
+        "database \"nodb\" does not exist (3D000)",
+    );
+}
+
+#[test]
+fn postgres_scram_password_right_wrong_and_missing() {
+    let Some(srv) = DbServer::postgres(Some(("scram-sha-256", "pg-s3cret")), None, &[], false)
+    else {
+        return;
+    };
+    let port = srv.port();
+    let plain = format!("postgres://127.0.0.1:{port}");
+    assert_eq!(
+        healthy(&[&plain], &plain),
+        "accepting connections (asks for SCRAM-SHA-256)"
+    );
+    let shown = format!("postgres://***@127.0.0.1:{port}");
+    let detail = healthy(
+        &[&format!("postgres://postgres:pg-s3cret@127.0.0.1:{port}")],
+        &shown,
+    );
+    assert!(
+        detail.starts_with("logged in as postgres to postgres, server 15."),
+        "{detail}"
+    );
+    let out = Cmd::new()
+        .args([
+            "--format",
+            "json",
+            &format!("postgres://postgres:wrong-pw@127.0.0.1:{port}"),
+        ])
+        .run();
+    out.unhealthy()
+        .lacks("wrong-pw")
+        .contains("password authentication failed for user \\\"postgres\\\" (28P01)");
+    let dir = TempDir::new();
+    let file = secret_file(&dir, "pw", "pg-s3cret\n");
+    healthy(&["--password-file", file.to_str().unwrap(), &plain], &plain);
+    healthy(
+        &[
+            "--password-file",
+            file.to_str().unwrap(),
+            &format!("postgres://postgres:wrong-pw@127.0.0.1:{port}"),
+        ],
+        &shown,
+    );
+    let from = srv.log().len();
+    // Ten checks of each quiet kind: no password, the right password.
+    for _ in 0..10 {
+        healthy(&[&plain], &plain);
+        healthy(&["--password-file", file.to_str().unwrap(), &plain], &plain);
+    }
+    let loud = log_after(&srv, from);
+    assert!(loud.is_empty(), "{loud:#?}");
+}
+
+#[test]
+fn postgres_md5_password() {
+    let Some(srv) = DbServer::postgres(Some(("md5", "first")), None, &[], false) else {
+        return;
+    };
+    srv.psql("SET password_encryption = 'md5'; CREATE ROLE old LOGIN PASSWORD 'md5-pw'");
+    let port = srv.port();
+    let shown = format!("postgres://***@127.0.0.1:{port}/postgres");
+    let detail = healthy(
+        &[&format!("postgres://old:md5-pw@127.0.0.1:{port}/postgres")],
+        &shown,
+    );
+    assert!(
+        detail.starts_with("logged in as old to postgres"),
+        "{detail}"
+    );
+    unhealthy(
+        &[&format!("postgres://old:nope@127.0.0.1:{port}/postgres")],
+        &shown,
+        "password authentication failed for user \"old\" (28P01)",
+    );
+    let plain = format!("postgres://old@127.0.0.1:{port}/postgres");
+    assert_eq!(
+        healthy(
+            &[&plain],
+            &format!("postgres://***@127.0.0.1:{port}/postgres")
+        ),
+        "accepting connections (asks for md5)"
+    );
+}
+
+/// A standby with `hot_standby=off` accepts TCP and answers every startup with 57P03.
+#[test]
+fn postgres_standby_not_accepting() {
+    let Some(srv) = DbServer::postgres(None, None, &["hot_standby=off"], true) else {
+        return;
+    };
+    let target = format!("postgres://127.0.0.1:{}", srv.port());
+    let detail = unhealthy(&[&target], &target, "not accepting connections: ");
+    assert!(detail.contains("(57P03)"), "{detail}");
+    let from = srv.log().len();
+    for _ in 0..10 {
+        Cmd::new().arg(&target).run().unhealthy();
+    }
+    // PostgreSQL logs its own FATAL for each rejected connection (as for pg_isready): said
+    // here so that a change shows.
+    let loud = log_after(&srv, from);
+    eprintln!("standby log after ten checks: {loud:#?}");
+}
+
+#[test]
+fn postgres_tls() {
+    let pki = Pki::new(&["localhost", "127.0.0.1"]);
+    let Some(srv) = DbServer::postgres(Some(("scram-sha-256", "tls-pw")), Some(&pki), &[], false)
+    else {
+        return;
+    };
+    let dir = TempDir::new();
+    let ca = dir.write("ca.pem", &pki.ca_pem);
+    let ca = ca.to_str().unwrap();
+    let port = srv.port();
+    let target = format!("postgres://127.0.0.1:{port}/postgres?sslmode=require");
+    let detail = healthy(&["--ca-file", ca, &target], &target);
+    assert_eq!(
+        detail,
+        "accepting connections (asks for SCRAM-SHA-256), over tls"
+    );
+    let login = format!("postgres://postgres:tls-pw@127.0.0.1:{port}/postgres?sslmode=require");
+    let shown = format!("postgres://***@127.0.0.1:{port}/postgres?sslmode=require");
+    let detail = healthy(&["--ca-file", ca, &login], &shown);
+    assert!(detail.starts_with("logged in as postgres"), "{detail}");
+    assert!(detail.ends_with("over tls"), "{detail}");
+    unhealthy(&[&target], &target, "unknown issuer");
+    let from = srv.log().len();
+    for _ in 0..10 {
+        healthy(&["--ca-file", ca, &target], &target);
+        healthy(&["--ca-file", ca, &login], &shown);
+    }
+    let loud = log_after(&srv, from);
+    assert!(loud.is_empty(), "{loud:#?}");
+}
+
+#[test]
+fn postgres_without_tls_refuses_sslmode_require() {
+    let Some(srv) = DbServer::postgres(None, None, &[], false) else {
+        return;
+    };
+    let target = format!("postgres://127.0.0.1:{}?sslmode=require", srv.port());
+    unhealthy(&[&target], &target, "does not do TLS");
+}
+
+#[test]
+fn postgres_trust_log_stays_quiet() {
+    let Some(srv) = DbServer::postgres(None, None, &[], false) else {
+        return;
+    };
+    let target = format!("postgres://127.0.0.1:{}", srv.port());
+    let from = srv.log().len();
+    for _ in 0..10 {
+        healthy(&[&target], &target);
+    }
+    let loud = log_after(&srv, from);
+    assert!(loud.is_empty(), "{loud:#?}");
+}
+
+#[test]
+fn postgres_down() {
+    let Some(mut srv) = DbServer::postgres(None, None, &[], false) else {
+        return;
+    };
+    let target = format!("postgres://127.0.0.1:{}", srv.port());
+    srv.stop();
+    unhealthy(&[&target], &target, "connection refused");
+    let silent = Server::silent();
+    let target = format!("postgres://127.0.0.1:{}", silent.port());
+    let out = Cmd::new().args(["-t", "500ms", &target]).run();
+    out.unhealthy().within(Duration::from_millis(800));
+    let line = out.reports_one(false, &target);
+    assert!(line.detail.contains("timed out"), "{}", line.detail);
+}

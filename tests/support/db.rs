@@ -274,12 +274,12 @@ impl DbServer {
 
     // --- PostgreSQL ------------------------------------------------------------------------------
 
-    /// A fresh PostgreSQL 15 cluster (superuser `postgres`), with `password` for it and
-    /// scram-sha-256 for TCP logins when given (trust otherwise), `ssl` on with `pki`'s
-    /// certificate when given, and `extra` `-c NAME=VALUE` settings. `standby`: a standby (an
-    /// empty `standby.signal`, no primary) that never leaves recovery.
+    /// A fresh PostgreSQL 15 cluster (superuser `postgres`). `auth`: the pg_hba method of TCP
+    /// logins (`scram-sha-256`, `md5`) and the superuser's password; trust when `None`. `ssl`
+    /// on with `pki`'s certificate when given, and `extra` `-c NAME=VALUE` settings. `standby`:
+    /// a standby (an empty `standby.signal`, no primary) that never leaves recovery.
     pub fn postgres(
-        password: Option<&str>,
+        auth: Option<(&str, &str)>,
         pki: Option<&Pki>,
         extra: &[&str],
         standby: bool,
@@ -290,7 +290,7 @@ impl DbServer {
         }
         let dir = TempDir::new();
         let data = dir.path().join("data");
-        if let Some(pw) = password {
+        if let Some((_, pw)) = auth {
             dir.write("pwfile", pw);
         }
         hand_over(dir.path());
@@ -298,12 +298,11 @@ impl DbServer {
         c.arg("-D")
             .arg(&data)
             .args(["-U", "postgres", "--auth-local=trust", "--no-sync"])
-            .arg(if password.is_some() {
-                "--auth-host=scram-sha-256"
-            } else {
-                "--auth-host=trust"
-            });
-        if password.is_some() {
+            .arg(format!(
+                "--auth-host={}",
+                auth.map(|(method, _)| method).unwrap_or("trust")
+            ));
+        if auth.is_some() {
             c.arg(format!("--pwfile={}", dir.path().join("pwfile").display()));
         }
         run_setup(c, "initdb");

@@ -460,3 +460,153 @@ fn postgres_down() {
     let line = out.reports_one(false, &target);
     assert!(line.detail.contains("timed out"), "{}", line.detail);
 }
+
+// --- MariaDB -----------------------------------------------------------------------------------
+
+/// A MariaDB with the least-privilege probe user the README recommends.
+fn mariadb_with_probe_user(extra: &[&str]) -> Option<DbServer> {
+    let srv = DbServer::mariadb(extra)?;
+    srv.mariadb_sql("CREATE USER 'probe'@'%' IDENTIFIED BY 'probe-pw'");
+    Some(srv)
+}
+
+#[test]
+fn mysql_greeting_without_a_password() {
+    let Some(srv) = mariadb_with_probe_user(&[]) else {
+        return;
+    };
+    let target = format!("mysql://127.0.0.1:{}", srv.port());
+    let detail = healthy(&[&target], &target);
+    assert!(detail.starts_with("greeting from 10."), "{detail}");
+    let alias = format!("mariadb://127.0.0.1:{}", srv.port());
+    healthy(&[&alias], &alias);
+    // The documented cost: MariaDB logs each connection closed before a login.
+    let from = srv.log().len();
+    healthy(&[&target], &target);
+    let loud = log_after(&srv, from);
+    eprintln!("mariadb log after a check without a password: {loud:#?}");
+    assert!(
+        loud.iter().all(|l| l.contains("Aborted connection")),
+        "{loud:#?}"
+    );
+}
+
+#[test]
+fn mysql_password_right_wrong_and_quiet() {
+    let Some(srv) = mariadb_with_probe_user(&[]) else {
+        return;
+    };
+    let port = srv.port();
+    let shown = format!("mysql://***@127.0.0.1:{port}");
+    let right = format!("mysql://probe:probe-pw@127.0.0.1:{port}");
+    let detail = healthy(&[&right], &shown);
+    assert!(
+        detail.starts_with("logged in as probe, ping ok, server 10."),
+        "{detail}"
+    );
+    let out = Cmd::new()
+        .args([
+            "--format",
+            "json",
+            &format!("mysql://probe:wrong-pw@127.0.0.1:{port}"),
+        ])
+        .run();
+    out.unhealthy()
+        .lacks("wrong-pw")
+        .contains("mysql error 1045: Access denied for user 'probe'");
+    let dir = TempDir::new();
+    let file = secret_file(&dir, "pw", "probe-pw\n");
+    let file = file.to_str().unwrap();
+    let user_only = format!("mysql://probe@127.0.0.1:{port}");
+    healthy(&["--password-file", file, &user_only], &shown);
+    // A database the probe user has no grant on.
+    unhealthy(
+        &["--password-file", file, &format!("{user_only}/mysql")],
+        &format!("{shown}/mysql"),
+        "mysql error 1044: Access denied",
+    );
+    let from = srv.log().len();
+    for _ in 0..10 {
+        healthy(&["--password-file", file, &user_only], &shown);
+    }
+    let loud = log_after(&srv, from);
+    assert!(loud.is_empty(), "{loud:#?}");
+}
+
+/// A user whose plugin the probe does not speak: an AuthSwitchRequest it refuses, by name.
+#[test]
+fn mysql_unsupported_auth_plugin() {
+    let Some(srv) = DbServer::mariadb(&[]) else {
+        return;
+    };
+    srv.mariadb_sql("CREATE USER 'sock'@'%' IDENTIFIED VIA unix_socket");
+    let target = format!("mysql://sock:x@127.0.0.1:{}", srv.port());
+    let shown = format!("mysql://***@127.0.0.1:{}", srv.port());
+    let out = Cmd::new().arg(&target).run();
+    out.unhealthy().within(QUICK);
+    let line = out.reports_one(false, &shown);
+    assert!(
+        line.detail.contains("unix_socket") || line.detail.contains("1698"),
+        "{}",
+        line.detail
+    );
+}
+
+/// Under `skip-name-resolve` a client whose address matches no user's host gets ERR 1130
+/// instead of the greeting.
+#[test]
+fn mysql_host_not_allowed() {
+    let Some(srv) = DbServer::mariadb(&[]) else {
+        return;
+    };
+    srv.mariadb_sql("DELETE FROM mysql.global_priv WHERE host <> 'localhost'; FLUSH PRIVILEGES");
+    let target = format!("mysql://127.0.0.1:{}", srv.port());
+    unhealthy(
+        &[&target],
+        &target,
+        "mysql error 1130: Host '127.0.0.1' is not allowed",
+    );
+}
+
+/// Out of connections: ERR 1040 as the first packet.
+#[test]
+fn mysql_too_many_connections() {
+    let Some(srv) = mariadb_with_probe_user(&["--max-connections=10", "--connect-timeout=30"])
+    else {
+        return;
+    };
+    let port = srv.port();
+    // Connections that got their greeting and sit there; MariaDB keeps one beyond
+    // max_connections (10, its minimum) for an administrator.
+    let mut held = Vec::new();
+    for _ in 0..11 {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let mut header = [0u8; 5];
+        std::io::Read::read_exact(&mut s, &mut header).unwrap();
+        assert_eq!(header[4], 0x0a, "a greeting");
+        held.push(s);
+    }
+    let target = format!("mysql://127.0.0.1:{port}");
+    unhealthy(
+        &[&target],
+        &target,
+        "mysql error 1040: Too many connections",
+    );
+    drop(held);
+}
+
+#[test]
+fn mysql_down() {
+    let Some(mut srv) = DbServer::mariadb(&[]) else {
+        return;
+    };
+    let target = format!("mysql://127.0.0.1:{}", srv.port());
+    srv.stop();
+    unhealthy(&[&target], &target, "connection refused");
+    let silent = Server::silent();
+    let target = format!("mysql://127.0.0.1:{}", silent.port());
+    let out = Cmd::new().args(["-t", "500ms", &target]).run();
+    out.unhealthy().within(Duration::from_millis(800));
+    let line = out.reports_one(false, &target);
+    assert!(line.detail.contains("timed out"), "{}", line.detail);
+}

@@ -15,6 +15,8 @@ mod grpc;
 #[cfg(feature = "db")]
 mod memcached;
 #[cfg(feature = "db")]
+mod mysql;
+#[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
 mod redis;
@@ -70,7 +72,7 @@ pub(crate) fn run(
         #[cfg(feature = "db")]
         TargetKind::Postgres => postgres::check(probe, target, deadline, seen),
         #[cfg(feature = "db")]
-        TargetKind::Mysql => Err(unsupported(target, "db")),
+        TargetKind::Mysql => mysql::check(probe, target, deadline, seen),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql

@@ -389,7 +389,8 @@ impl DbServer {
             .arg(format!("--pid-file={}", dir.path().join("pid").display()))
             .arg(format!("--log-error={}", log.display()))
             .arg(format!("--port={port}"))
-            .args(["--bind-address=127.0.0.1", "--innodb-buffer-pool-size=16M"])
+            .args(["--bind-address=127.0.0.1", "--skip-name-resolve"])
+            .args(["--innodb-buffer-pool-size=16M", "--skip-log-bin"])
             .args(extra);
         let mut s = DbServer::spawn(c, dir, port, log, "TERM", false);
         s.wait_ready(Some("ready for connections"));

@@ -46,6 +46,7 @@ pub(crate) struct Settings {
     pub send: Option<Vec<u8>>,
     pub expect: Option<String>,
     pub max_age: Option<Duration>,
+    #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub password: Option<Secret>,
 }
 

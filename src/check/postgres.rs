@@ -73,6 +73,7 @@ pub(crate) fn parse_message(buf: &[u8]) -> Parsed<Message> {
 }
 
 /// The server's one-byte answer to SSLRequest: `S` (go ahead) or `N` (no TLS here).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) fn parse_ssl_answer(buf: &[u8]) -> Parsed<u8> {
     Ok(buf.first().map(|&b| (b, 1)))
 }
@@ -136,6 +137,7 @@ fn startup(params: &PgParams) -> Vec<u8> {
 }
 
 /// SSLRequest: length 8, code 80877103.
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 fn auth_name(code: u32) -> &'static str {

@@ -84,6 +84,11 @@ pub use report::{CheckReport, Report};
 pub use status::StatusList;
 pub use target::{Target, TargetKind};
 
+/// The database reply parsers, for the fuzz targets in `fuzz/`. Not part of the API.
+#[cfg(feature = "db")]
+#[doc(hidden)]
+pub use check::fuzzing as db_fuzzing;
+
 /// `VERSION (features)`, as `healthprobe --version` prints it.
 #[cfg(feature = "cli")]
 pub(crate) const VERSION_LINE: &str = concat!(

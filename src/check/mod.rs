@@ -10,6 +10,8 @@ use crate::probe::Probe;
 use crate::target::{Target, TargetKind};
 
 mod file;
+#[cfg(feature = "db")]
+pub mod fuzzing;
 #[cfg(feature = "grpc")]
 mod grpc;
 #[cfg(feature = "db")]

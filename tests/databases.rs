@@ -478,17 +478,42 @@ fn mysql_greeting_without_a_password() {
     let target = format!("mysql://127.0.0.1:{}", srv.port());
     let detail = healthy(&[&target], &target);
     assert!(detail.starts_with("greeting from 10."), "{detail}");
+    assert!(
+        detail.ends_with("(login as healthprobe without a password refused: 1045)"),
+        "{detail}"
+    );
     let alias = format!("mariadb://127.0.0.1:{}", srv.port());
     healthy(&[&alias], &alias);
-    // The documented cost: MariaDB logs each connection closed before a login.
+    // The documented cost: MariaDB logs the refused login, which names the probe.
     let from = srv.log().len();
     healthy(&[&target], &target);
     let loud = log_after(&srv, from);
     eprintln!("mariadb log after a check without a password: {loud:#?}");
+    assert_eq!(loud.len(), 1, "{loud:#?}");
     assert!(
-        loud.iter().all(|l| l.contains("Aborted connection")),
+        loud[0].contains(
+            "[Warning] Access denied for user 'healthprobe'@'127.0.0.1' (using password: NO)"
+        ),
         "{loud:#?}"
     );
+}
+
+/// A probe user without a password: the login succeeds, and the log stays quiet.
+#[test]
+fn mysql_user_without_a_password() {
+    let Some(srv) = DbServer::mariadb(&[]) else {
+        return;
+    };
+    srv.mariadb_sql("CREATE USER 'nopw'@'%'");
+    let target = format!("mysql://nopw@127.0.0.1:{}", srv.port());
+    let shown = format!("mysql://***@127.0.0.1:{}", srv.port());
+    let from = srv.log().len();
+    for _ in 0..10 {
+        let detail = healthy(&[&target], &shown);
+        assert!(detail.starts_with("logged in as nopw, ping ok"), "{detail}");
+    }
+    let loud = log_after(&srv, from);
+    assert!(loud.is_empty(), "{loud:#?}");
 }
 
 #[test]

@@ -3,8 +3,12 @@
 //!
 //! Without a password the server's first packet decides: a protocol-10 handshake is healthy, an
 //! ERR packet (1040 too many connections, 1129 host blocked, 1130 host not allowed, 1053 server
-//! shutdown…) is not. The probe then hangs up, which MariaDB logs as an aborted connection at
-//! warning level: give the probe a user and password (`--password-file`) for a quiet log.
+//! shutdown…) is not. The probe then finishes the handshake with a login without a password
+//! (as USER, default `healthprobe`), which the server refuses (1045) or, for a user without a
+//! password, accepts: hanging up after the greeting instead would count as a handshake error
+//! towards `max_connect_errors` and get the probe's host (the app's, when they share an
+//! address) blocked. MariaDB logs the refusal at warning level: give the probe a user and
+//! password (`--password-file`) for a quiet log.
 //! With a password: a HandshakeResponse41 for `mysql_native_password` (SHA-1 from ring, so the
 //! `tls` feature), answering an AuthSwitchRequest to it or to `caching_sha2_password` (whose
 //! fast path only: a full authentication needs TLS or RSA, which the probe does not do); then
@@ -161,7 +165,20 @@ fn packet(seq: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The greeting, and with a password the login, `COM_PING` and `COM_QUIT`.
+/// The user named in a login without a password when the URL names none: the server's log
+/// then says who was refused (`Access denied for user 'healthprobe'@…`).
+const ANONYMOUS_PROBE: &str = "healthprobe";
+
+/// ERR codes that say "this login is refused", which a login without a password expects:
+/// access denied (1045), to this database (1044), to this plugin (1698).
+const ACCESS_DENIED: [u16; 3] = [1045, 1044, 1698];
+
+/// The greeting, then a login (with the password, or without one), `COM_PING` and `COM_QUIT`.
+///
+/// Without a password the probe still finishes the handshake, with a login the server refuses:
+/// a client that hangs up after the greeting is a handshake error, and `max_connect_errors` of
+/// those (100 by default) block the client's host, the app's included when they share an
+/// address. A refused login never blocks a host.
 pub(crate) fn exchange(
     stream: &mut impl Timed,
     params: &MysqlParams,
@@ -172,10 +189,17 @@ pub(crate) fn exchange(
     let greeting = parse_first(&first.payload)
         .map_err(|why| protocol(&why))?
         .map_err(err_reason)?;
-    let Some(password) = params.password else {
-        return Ok(format!("greeting from {}", greeting.version));
-    };
-    login(&mut wire, &greeting, first.seq, params, password)?;
+    let password = params.password.unwrap_or("");
+    match login(&mut wire, &greeting, first.seq, params, password)? {
+        None => {}
+        Some((code, _)) if params.password.is_none() && ACCESS_DENIED.contains(&code) => {
+            return Ok(format!(
+                "greeting from {} (login as {} without a password refused: {code})",
+                greeting.version, params.user
+            ));
+        }
+        Some(err) => return Err(err_reason(err)),
+    }
     wire.send(&packet(0, &[0x0e]))?; // COM_PING
     let pong = wire.read(parse_packet)?;
     match pong.payload.first() {
@@ -191,13 +215,14 @@ pub(crate) fn exchange(
     ))
 }
 
+/// Logs in: `None` once the server says OK, the ERR packet's code and message when it refuses.
 fn login<S: Timed>(
     wire: &mut Wire<'_, S>,
     greeting: &Greeting,
     seq: u8,
     params: &MysqlParams,
     password: &str,
-) -> Result<(), Error> {
+) -> Result<Option<(u16, String)>, Error> {
     let needed = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
     if greeting.capabilities & needed != needed {
         return Err(Error::new(
@@ -242,8 +267,8 @@ fn login<S: Timed>(
         let reply = wire.read(parse_packet)?;
         seq = reply.seq.wrapping_add(1);
         match reply.payload.first() {
-            Some(0x00) => return Ok(()),
-            Some(0xff) => return Err(err_reason(parse_err(&reply.payload))),
+            Some(0x00) => return Ok(None),
+            Some(0xff) => return Ok(Some(parse_err(&reply.payload))),
             Some(0xfe) => {
                 // AuthSwitchRequest: plugin name, then its scramble.
                 let rest = &reply.payload[1..];
@@ -319,7 +344,10 @@ fn scramble(plugin: &str, password: &str, nonce: &[u8]) -> Result<Vec<u8>, Error
 }
 
 #[cfg(not(feature = "tls"))]
-fn scramble(_plugin: &str, _password: &str, _nonce: &[u8]) -> Result<Vec<u8>, Error> {
+fn scramble(_plugin: &str, password: &str, _nonce: &[u8]) -> Result<Vec<u8>, Error> {
+    if password.is_empty() {
+        return Ok(Vec::new());
+    }
     Err(Error::new(
         ErrorKind::Unsupported,
         "mysql: a login with a password needs the `tls` feature (ring, for its hashes), which this build leaves out",
@@ -335,7 +363,11 @@ pub(crate) fn check(
 ) -> Result<String, Error> {
     let (user, password) = wire::login(probe, target);
     let params = MysqlParams {
-        user: user.unwrap_or("root"),
+        user: user.unwrap_or(if password.is_some() {
+            "root"
+        } else {
+            ANONYMOUS_PROBE
+        }),
         password,
         database: Some(target.path()).filter(|d| !d.is_empty()),
     };

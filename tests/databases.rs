@@ -635,3 +635,134 @@ fn mysql_down() {
     let line = out.reports_one(false, &target);
     assert!(line.detail.contains("timed out"), "{}", line.detail);
 }
+
+/// A network namespace joined to the host by a veth pair: the probe runs inside it, so the
+/// server sees it come from an address its host cache applies to (never to 127.0.0.1 or ::1).
+/// Deleted on drop. `None` (SKIPPED) when not root or namespaces are not allowed here.
+struct NetNs {
+    name: String,
+    host_ip: String,
+}
+
+impl NetNs {
+    fn new() -> Option<NetNs> {
+        let id = std::process::id() % 10_000;
+        let name = format!("hp{id}");
+        let (a, b) = (format!("hpa{id}"), format!("hpb{id}"));
+        let net = format!("10.213.{}", id % 250);
+        let host_ip = format!("{net}.1");
+        let steps: Vec<Vec<String>> = vec![
+            vec!["netns".into(), "add".into(), name.clone()],
+            vec![
+                "link".into(),
+                "add".into(),
+                a.clone(),
+                "type".into(),
+                "veth".into(),
+                "peer".into(),
+                "name".into(),
+                b.clone(),
+            ],
+            vec![
+                "link".into(),
+                "set".into(),
+                b.clone(),
+                "netns".into(),
+                name.clone(),
+            ],
+            vec![
+                "addr".into(),
+                "add".into(),
+                format!("{host_ip}/30"),
+                "dev".into(),
+                a.clone(),
+            ],
+            vec!["link".into(), "set".into(), a.clone(), "up".into()],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "addr".into(),
+                "add".into(),
+                format!("{net}.2/30"),
+                "dev".into(),
+                b.clone(),
+            ],
+            vec![
+                "-n".into(),
+                name.clone(),
+                "link".into(),
+                "set".into(),
+                b,
+                "up".into(),
+            ],
+        ];
+        let ns = NetNs { name, host_ip };
+        for step in steps {
+            let ok = std::process::Command::new("ip")
+                .args(&step)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if !ok {
+                eprintln!("SKIPPED: cannot set up a network namespace here (ip {step:?})");
+                return None;
+            }
+        }
+        Some(ns)
+    }
+
+    /// `ip netns exec NS program args...` as a [`Cmd`].
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        Cmd::program("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(program)
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// MariaDB blocks a host after `max_connect_errors` interrupted handshakes (ERR 1129 for every
+/// client from it, the app's included). The probe without a password finishes each handshake
+/// with a refused login, which never counts: ten checks against a limit of 3 leave the host
+/// unblocked. The limit is real: four clients that hang up after the greeting, from the same
+/// address, do get it blocked.
+#[test]
+fn mysql_probe_never_gets_its_host_blocked() {
+    let Some(ns) = NetNs::new() else { return };
+    let Some(srv) = mariadb_with_probe_user(&[
+        "--max-connect-errors=3",
+        "--bind-address=0.0.0.0",
+        "--skip-name-resolve=0",
+    ]) else {
+        return;
+    };
+    let target = format!("mysql://{}:{}", ns.host_ip, srv.port());
+    for _ in 0..10 {
+        let out = ns.cmd(support::probe_binary()).arg(&target).run_any_exit();
+        out.healthy();
+        out.reports_one(true, &target);
+    }
+    for _ in 0..4 {
+        let script = format!(
+            "exec 3<>/dev/tcp/{}/{}; head -c 4 <&3 >/dev/null",
+            ns.host_ip,
+            srv.port()
+        );
+        ns.cmd("bash").args(["-c", &script]).run_any_exit();
+    }
+    let out = ns.cmd(support::probe_binary()).arg(&target).run_any_exit();
+    out.unhealthy();
+    let line = out.reports_one(false, &target);
+    assert!(
+        line.detail.starts_with("mysql error 1129: Host"),
+        "{}",
+        line.detail
+    );
+}

@@ -205,40 +205,52 @@ fn reply_dripped_past_the_deadline() {
     }
 }
 
-/// A login against a peer that plays the server's part just far enough to stall the
-/// password exchange: SCRAM's server-first with an absurd iteration count is refused at once.
-#[test]
-fn postgres_scram_iterations_bounded() {
-    let srv = peer(true, |mut s| {
+/// A peer that plays PostgreSQL's part of a SCRAM login up to its server-first message, with
+/// `iterations`, then goes silent.
+fn scram_peer(iterations: u64) -> Server {
+    peer(true, move |mut s| {
         let _ = s.write_all(b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0");
         let mut buf = [0u8; 1024];
-        if !matches!(s.read(&mut buf), Ok(n) if n > 0) {
-            return;
-        }
-        // The server-first message, with our nonce extended.
-        let sent = String::from_utf8_lossy(&buf).into_owned();
-        let nonce = sent
-            .split("r=")
-            .nth(1)
-            .map(|r| {
-                r.trim_end_matches('\0')
-                    .chars()
-                    .take(24)
-                    .collect::<String>()
-            })
-            .unwrap_or_default();
-        let body = format!("r={nonce}xyz,s=AAAAAAAAAAAAAAAAAAAAAA==,i=2000000000");
+        let n = match s.read(&mut buf) {
+            Ok(n) if n > 0 => n,
+            _ => return,
+        };
+        // The client-first message ends with our nonce: `n,,n=,r=NONCE`.
+        let sent = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let nonce = sent.rsplit("r=").next().unwrap_or_default().to_string();
+        let body = format!("r={nonce}xyz,s=AAAAAAAAAAAAAAAAAAAAAA==,i={iterations}");
         let mut m = b"R".to_vec();
         m.extend_from_slice(&(body.len() as u32 + 8).to_be_bytes());
         m.extend_from_slice(&11u32.to_be_bytes());
         m.extend_from_slice(body.as_bytes());
         let _ = s.write_all(&m);
         hold(s);
-    });
+    })
+}
+
+/// An absurd SCRAM iteration count is refused at once.
+#[test]
+fn postgres_scram_iterations_bounded() {
+    let srv = scram_peer(2_000_000_000);
     let t = format!("postgres://u:pw@127.0.0.1:{}", srv.port());
     let shown = format!("postgres://***@127.0.0.1:{}", srv.port());
     let run = run("postgres_scram_iterations", FAST, &t);
     run.within(QUICK);
     let line = run.unhealthy_line(&shown);
     run.reason_names(&line, &["iterations"]);
+}
+
+/// A large one within the bound: PBKDF2 stops at the deadline, it does not run past it.
+#[test]
+fn postgres_scram_pbkdf2_stops_at_the_deadline() {
+    let srv = scram_peer(9_000_000);
+    let t = format!("postgres://u:pw@127.0.0.1:{}", srv.port());
+    let shown = format!("postgres://***@127.0.0.1:{}", srv.port());
+    let run = run(
+        "postgres_scram_pbkdf2_deadline",
+        Duration::from_millis(300),
+        &t,
+    );
+    let line = run.unhealthy_line(&shown);
+    run.reason_names(&line, &["timed out"]);
 }

@@ -158,6 +158,8 @@ pub(crate) fn exchange(
     params: &PgParams,
     deadline: &Deadline,
 ) -> Result<String, Error> {
+    #[cfg(feature = "tls")]
+    let wire_deadline = deadline;
     let mut wire = Wire::new(stream, deadline, "postgres");
     wire.send(&startup(params))?;
     let mut authenticated = false;
@@ -227,7 +229,10 @@ pub(crate) fn exchange(
                         let client = scram
                             .as_mut()
                             .ok_or_else(|| protocol("SASLContinue before SASL"))?;
-                        wire.send(&message(b'p', client.final_message(data)?.as_bytes()))?;
+                        wire.send(&message(
+                            b'p',
+                            client.final_message(data, wire_deadline)?.as_bytes(),
+                        ))?;
                     }
                     #[cfg(feature = "tls")]
                     12 => scram
@@ -311,15 +316,47 @@ fn hex(bytes: &[u8]) -> String {
 /// an empty user name (the server takes the startup message's). ring does the hashing.
 #[cfg(feature = "tls")]
 mod scram {
-    use ring::{digest, hmac, pbkdf2, rand::SecureRandom};
+    use ring::{digest, hmac, rand::SecureRandom};
 
     use super::protocol;
     use crate::check::wire::base64;
-    use crate::error::Error;
+    use crate::deadline::Deadline;
+    use crate::error::{Error, Phase};
 
-    /// More iterations than any server is configured with (PostgreSQL's default is 4096),
-    /// and a bound on the time a hostile server can make PBKDF2 take.
-    const MAX_ITERATIONS: u32 = 1_000_000;
+    /// More iterations than any server is configured with (PostgreSQL's default is 4096).
+    /// PBKDF2 also stops at the deadline, checked every [`DEADLINE_EVERY`] iterations.
+    const MAX_ITERATIONS: u32 = 10_000_000;
+    const DEADLINE_EVERY: u32 = 4096;
+
+    /// PBKDF2-HMAC-SHA256 with one 32-byte block (RFC 8018): `U1 = HMAC(P, salt || 1)`,
+    /// `Ui = HMAC(P, Ui-1)`, their XOR. ring's `pbkdf2::derive` computes the same but cannot be
+    /// stopped, and a hostile server chooses the iteration count.
+    pub(crate) fn salted_password(
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+        deadline: Option<&Deadline>,
+    ) -> Result<[u8; 32], Error> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, password);
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(salt);
+        ctx.update(&1u32.to_be_bytes());
+        let mut u = ctx.sign();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(u.as_ref());
+        for i in 1..iterations {
+            if i % DEADLINE_EVERY == 0
+                && let Some(deadline) = deadline
+            {
+                deadline.left(Phase::Request)?;
+            }
+            u = hmac::sign(&key, u.as_ref());
+            for (o, b) in out.iter_mut().zip(u.as_ref()) {
+                *o ^= b;
+            }
+        }
+        Ok(out)
+    }
 
     pub(crate) struct Client {
         password: String,
@@ -366,19 +403,21 @@ mod scram {
         }
 
         /// The client-final message for the server-first message `server_first`.
-        pub(crate) fn final_message(&mut self, server_first: &[u8]) -> Result<String, Error> {
+        pub(crate) fn final_message(
+            &mut self,
+            server_first: &[u8],
+            deadline: &Deadline,
+        ) -> Result<String, Error> {
             let server_first = std::str::from_utf8(server_first)
                 .map_err(|_| protocol("a SCRAM message that is not UTF-8"))?;
             let (nonce, salt, iterations) = parse_server_first(server_first, &self.nonce)
                 .map_err(|why| protocol(&format!("SCRAM: {why}")))?;
-            let mut salted = [0u8; 32];
-            pbkdf2::derive(
-                pbkdf2::PBKDF2_HMAC_SHA256,
-                iterations,
-                &salt,
+            let salted = salted_password(
                 self.password.as_bytes(),
-                &mut salted,
-            );
+                &salt,
+                iterations.get(),
+                Some(deadline),
+            )?;
             let salted = hmac::Key::new(hmac::HMAC_SHA256, &salted);
             let client_key = hmac::sign(&salted, b"Client Key");
             let stored_key = digest::digest(&digest::SHA256, client_key.as_ref());
@@ -457,6 +496,17 @@ mod scram {
     mod tests {
         use super::*;
 
+        fn deadline() -> Deadline {
+            Deadline::after(std::time::Duration::from_secs(5))
+        }
+
+        #[test]
+        fn pbkdf2_stops_at_the_deadline() {
+            let past = Deadline::after(std::time::Duration::ZERO);
+            let e = salted_password(b"pw", b"salt", 1_000_000, Some(&past)).unwrap_err();
+            assert!(e.is_timeout());
+        }
+
         /// RFC 7677's example exchange, with its user name in the client-first message.
         #[test]
         fn rfc7677_example() {
@@ -467,12 +517,17 @@ mod scram {
             // PostgreSQL's client-first message has an empty user name, the RFC's `n=user`:
             // recompute the RFC's proof with its own message.
             let mut salted = [0u8; 32];
-            pbkdf2::derive(
-                pbkdf2::PBKDF2_HMAC_SHA256,
+            ring::pbkdf2::derive(
+                ring::pbkdf2::PBKDF2_HMAC_SHA256,
                 iterations,
                 &salt,
                 b"pencil",
                 &mut salted,
+            );
+            assert_eq!(
+                salted_password(b"pencil", &salt, iterations.get(), None).unwrap(),
+                salted,
+                "the stoppable PBKDF2 is ring's"
             );
             let salted = hmac::Key::new(hmac::HMAC_SHA256, &salted);
             let client_key = hmac::sign(&salted, b"Client Key");
@@ -493,7 +548,9 @@ mod scram {
                 "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
             );
             // And the client's own message has the same shape.
-            let last = c.final_message(server_first.as_bytes()).unwrap();
+            let last = c
+                .final_message(server_first.as_bytes(), &deadline())
+                .unwrap();
             assert!(last.starts_with(&format!("c=biws,r={nonce},p=")));
         }
 
@@ -506,7 +563,7 @@ mod scram {
 
         #[test]
         fn iterations_are_bounded() {
-            assert!(parse_server_first("r=xyzw,s=AAAA,i=4000000000", "xyz").is_err());
+            assert!(parse_server_first("r=xyzw,s=AAAA,i=40000000", "xyz").is_err());
             assert!(parse_server_first("r=xyzw,s=AAAA,i=0", "xyz").is_err());
             assert!(parse_server_first("r=xyzw,s=!!,i=10", "xyz").is_err());
         }
@@ -514,7 +571,7 @@ mod scram {
         #[test]
         fn a_wrong_server_signature_is_refused() {
             let mut c = Client::with_nonce("pencil", "abc");
-            c.final_message(b"r=abcd,s=AAAA,i=1").unwrap();
+            c.final_message(b"r=abcd,s=AAAA,i=1", &deadline()).unwrap();
             assert!(c.verify_server(b"v=AAAA").is_err());
             assert!(c.verify_server(b"e=invalid-proof").is_err());
         }

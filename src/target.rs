@@ -167,13 +167,13 @@ impl FromStr for Target {
                     ));
                 }
                 target.path =
-                    percent_decode(rest).ok_or_else(|| err("expected valid %XX escapes"))?;
+                    percent_decode(rest, true).ok_or_else(|| err("expected valid %XX escapes"))?;
                 return Ok(target);
             }
             TargetKind::HttpUnix => {
                 let (socket, path) = split_path(rest);
-                let socket =
-                    percent_decode(socket).ok_or_else(|| err("expected valid %XX escapes"))?;
+                let socket = percent_decode(socket, true)
+                    .ok_or_else(|| err("expected valid %XX escapes"))?;
                 if !socket.starts_with('/') {
                     return Err(err(
                         "expected a percent-encoded absolute socket path, as in http+unix://%2Frun%2Fapp.sock/health",
@@ -194,7 +194,8 @@ impl FromStr for Target {
         let host_port = match authority.rsplit_once('@') {
             Some((userinfo, host_port)) if kind.is_http() => {
                 target.userinfo = Some(
-                    percent_decode(userinfo).ok_or_else(|| err("expected valid %XX escapes"))?,
+                    percent_decode(userinfo, true)
+                        .ok_or_else(|| err("expected valid %XX escapes"))?,
                 );
                 host_port
             }
@@ -270,21 +271,36 @@ fn valid_host(host: &str) -> bool {
             || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes `%XX` escapes. `strict`: a bad escape or bytes that are not UTF-8 are `None` (a
+/// target); otherwise a bad escape stays as it is and bad UTF-8 is replaced (a gRPC message).
+pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten();
+        match hex
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None if strict && bytes[i] == b'%' => return None,
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).ok()
+    if strict {
+        String::from_utf8(out).ok()
+    } else {
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 /// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.

@@ -412,12 +412,9 @@ fn redact_header(h: &str) -> String {
     }
 }
 
-fn execute(mut plan: Plan) -> u8 {
-    // The test of the panic contract (tests/hostile.rs): every check panics, on its thread.
+fn execute(plan: Plan) -> u8 {
     #[cfg(any(debug_assertions, feature = "test-panic"))]
-    if std::env::var_os("HEALTHPROBE_TEST_PANIC").is_some() {
-        plan.probe.panic_in_checks = true;
-    }
+    let plan = arm_test_panic(plan);
     let timeout = plan.probe.timeout();
     let started = Instant::now();
     // The deadline is enforced a second time, from outside the checks: should anything block
@@ -462,6 +459,17 @@ fn execute(mut plan: Plan) -> u8 {
         return EXIT_UNHEALTHY;
     }
     EXIT_HEALTHY
+}
+
+/// The trigger of the panic contract's tests (tests/hostile.rs): with `HEALTHPROBE_TEST_PANIC`
+/// set, every check panics, on its own thread. Debug builds and the test-only `test-panic`
+/// feature have it; a release build without the feature does not contain it.
+#[cfg(any(debug_assertions, feature = "test-panic"))]
+fn arm_test_panic(mut plan: Plan) -> Plan {
+    if std::env::var_os("HEALTHPROBE_TEST_PANIC").is_some() {
+        plan.probe.panic_in_checks = true;
+    }
+    plan
 }
 
 fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {

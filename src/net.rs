@@ -147,13 +147,18 @@ pub(crate) fn connect_host(
     connect(&resolve(host, port, family, deadline)?, deadline)
 }
 
+/// A host as written in a URL authority: an IPv6 literal in brackets (`[::1]`).
+pub(crate) fn bracketed(host: &str) -> std::borrow::Cow<'_, str> {
+    if host.contains(':') {
+        format!("[{host}]").into()
+    } else {
+        host.into()
+    }
+}
+
 /// `host:port`, with an IPv6 literal in brackets (`[::1]:80`).
 pub(crate) fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    format!("{}:{port}", bracketed(host))
 }
 
 /// An I/O error as a short lowercase reason: `connection refused`, not

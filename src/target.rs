@@ -68,6 +68,11 @@ impl TargetKind {
         )
     }
 
+    /// Whether a target of this kind may carry `user:password@` (HTTP sends it as Basic auth).
+    fn takes_userinfo(self) -> bool {
+        self.is_http()
+    }
+
     fn default_port(self) -> Option<u16> {
         match self {
             TargetKind::Http => Some(80),
@@ -134,6 +139,16 @@ impl Target {
     pub(crate) fn userinfo(&self) -> Option<&str> {
         self.userinfo.as_deref()
     }
+
+    /// The user and the password (if any) from the URL's `user[:password]@`.
+    #[allow(dead_code)] // For the check kinds that log in (database protocols).
+    pub(crate) fn credentials(&self) -> Option<(&str, Option<&str>)> {
+        let userinfo = self.userinfo.as_deref()?;
+        Some(match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (userinfo, None),
+        })
+    }
 }
 
 impl FromStr for Target {
@@ -192,7 +207,7 @@ impl FromStr for Target {
 
         let (authority, path) = split_path(rest);
         let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, host_port)) if kind.is_http() => {
+            Some((userinfo, host_port)) if kind.takes_userinfo() => {
                 target.userinfo = Some(
                     percent_decode(userinfo, true)
                         .ok_or_else(|| err("expected valid %XX escapes"))?,
@@ -465,6 +480,13 @@ mod tests {
     fn parse_error_redacts_userinfo() {
         let e = bad("http://user:s3cret@127.0.0.1:99999/");
         assert!(!e.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn credentials_split_at_the_first_colon() {
+        assert_eq!(t("http://u:p:q@h/").credentials(), Some(("u", Some("p:q"))));
+        assert_eq!(t("http://u@h/").credentials(), Some(("u", None)));
+        assert_eq!(t("http://h/").credentials(), None);
     }
 
     #[test]

@@ -63,10 +63,8 @@ impl Url {
 
     fn authority(&self) -> String {
         let default = if self.tls { 443 } else { 80 };
-        if self.port == default && !self.host.contains(':') {
-            self.host.clone()
-        } else if self.port == default {
-            format!("[{}]", self.host)
+        if self.port == default {
+            net::bracketed(&self.host).into_owned()
         } else {
             net::host_port(&self.host, self.port)
         }
@@ -535,6 +533,20 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    /// Guards the one match on ureq-proto's Display text (`output too small`) in `from_ureq`.
+    #[test]
+    fn oversized_request_is_named() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let probe = crate::Probe::builder()
+            .header("X-Big", "x".repeat(OUTPUT_BUFFER + 1))
+            .build()
+            .unwrap();
+        let report = probe.run_strs(&[url]).unwrap();
+        let reason = report.checks()[0].reason();
+        assert!(reason.starts_with("request too large"), "{reason}");
     }
 
     #[test]

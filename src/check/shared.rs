@@ -56,6 +56,38 @@ impl Ctx<'_> {
     pub fn tls_name(&self, host: &str) -> String {
         crate::tls::name_for(self.settings, host)
     }
+
+    /// Runs a verified TLS handshake (no ALPN) over `sock` for `host`, within the deadline, and
+    /// applies `tls_cert_min_days`; pushes the [`Detail::Tls`] fact.
+    #[cfg(feature = "tls")]
+    pub fn wrap_tls(
+        &self,
+        mut sock: TcpStream,
+        host: &str,
+        details: &mut Vec<Detail>,
+    ) -> Result<TlsStream, Error> {
+        use crate::tls;
+        let config = self.tls_config(tls::TlsUse::Plain)?;
+        let name = self.tls_name(host);
+        let mut conn = rustls::ClientConnection::new(config, tls::server_name(&name)?)
+            .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
+        sock.set_timeouts(self.deadline.enter(Phase::Tls)?)
+            .map_err(|e| tls::io_error(&e, &name, self.deadline))?;
+        tls::handshake(&mut conn, &mut sock, &name, self.deadline)?;
+        tls::after_handshake(&conn, self.settings.tls.cert_min_days, &name, details)?;
+        Ok(rustls::StreamOwned::new(conn, sock))
+    }
+}
+
+/// A TCP connection with TLS on it (`tls://`, and any kind that speaks TLS over TCP).
+#[cfg(feature = "tls")]
+pub(crate) type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+#[cfg(feature = "tls")]
+impl Timed for TlsStream {
+    fn set_timeouts(&mut self, left: Duration) -> io::Result<()> {
+        self.sock.set_timeouts(left)
+    }
 }
 
 #[cfg_attr(all(feature = "tls", feature = "grpc"), allow(dead_code))]

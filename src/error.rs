@@ -57,7 +57,7 @@ impl Error {
 
     /// A timeout that names the phase it happened in, e.g.
     /// `timed out after 2s while connecting`. `budget` is the deadline as written (`2s`);
-    /// [`crate::deadline::Deadline::expired`] formats it.
+    /// the deadline formats it.
     pub(crate) fn timeout(budget: &str, phase: Phase) -> Error {
         Error {
             kind: ErrorKind::Timeout,

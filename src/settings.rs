@@ -38,7 +38,7 @@ pub(crate) struct Settings {
     pub max_age: Option<Duration>,
 }
 
-/// The `tls_*` settings. Turned into a rustls config by `crate::tls`, once per probe, when a
+/// The `tls_*` settings. Turned into a rustls config by the tls module, once per probe, when a
 /// check first needs it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TlsSettings {

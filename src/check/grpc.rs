@@ -131,6 +131,48 @@ where
     let mut client = client.ready().await.map_err(|e| h2_error(&e, deadline))?;
 
     let left = deadline.enter(Phase::Request)?;
+    let (response, mut body) = client
+        .send_request(request(ctx, target, left)?, false)
+        .map_err(|e| h2_error(&e, deadline))?;
+    body.send_data(Bytes::from(encode_request(target.path())), true)
+        .map_err(|e| h2_error(&e, deadline))?;
+
+    deadline.set_phase(Phase::Response);
+    let response = response.await.map_err(|e| h2_error(&e, deadline))?;
+    if response.status() != http::StatusCode::OK {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "http status {} from the grpc endpoint, expected 200",
+                response.status().as_u16()
+            ),
+        ));
+    }
+    // A "trailers-only" response carries grpc-status in its headers (an error without a body).
+    if let Some(status) = grpc_status(response.headers()) {
+        status?;
+    }
+    let data = read_message(response.into_body(), deadline).await?;
+    let service = if target.path().is_empty() {
+        String::new()
+    } else {
+        format!("service {:?} ", shorten(target.path()))
+    };
+    match decode_response(&data)? {
+        1 => Ok(format!("{service}SERVING")),
+        other => Err(Error::unhealthy(format!(
+            "{service}{}, expected SERVING",
+            serving_status_name(other)
+        ))),
+    }
+}
+
+/// The `Check` request's head: `left` is the time the server may take (`grpc-timeout`).
+fn request(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    left: std::time::Duration,
+) -> Result<http::Request<()>, Error> {
     let mut request = http::Request::builder()
         .method(http::Method::POST)
         .uri(format!(
@@ -161,31 +203,13 @@ where
     if let Some(token) = &ctx.settings.bearer_token {
         request = request.header("authorization", format!("Bearer {token}"));
     }
-    let request = request
+    request
         .body(())
-        .map_err(|e| Error::usage(format!("invalid grpc request: {e}")))?;
-    let (response, mut body) = client
-        .send_request(request, false)
-        .map_err(|e| h2_error(&e, deadline))?;
-    body.send_data(Bytes::from(encode_request(target.path())), true)
-        .map_err(|e| h2_error(&e, deadline))?;
+        .map_err(|e| Error::usage(format!("invalid grpc request: {e}")))
+}
 
-    deadline.set_phase(Phase::Response);
-    let response = response.await.map_err(|e| h2_error(&e, deadline))?;
-    if response.status() != http::StatusCode::OK {
-        return Err(Error::new(
-            ErrorKind::Protocol,
-            format!(
-                "http status {} from the grpc endpoint, expected 200",
-                response.status().as_u16()
-            ),
-        ));
-    }
-    // A "trailers-only" response carries grpc-status in its headers (an error without a body).
-    if let Some(status) = grpc_status(response.headers()) {
-        status?;
-    }
-    let mut body = response.into_body();
+/// The response body (at most 64 KiB), once its trailers say `grpc-status: 0`.
+async fn read_message(mut body: h2::RecvStream, deadline: &Deadline) -> Result<Vec<u8>, Error> {
     let mut data = Vec::new();
     while let Some(chunk) = body.data().await {
         let chunk = chunk.map_err(|e| h2_error(&e, deadline))?;
@@ -200,26 +224,11 @@ where
     }
     let trailers = body.trailers().await.map_err(|e| h2_error(&e, deadline))?;
     match trailers.as_ref().and_then(grpc_status) {
-        Some(status) => status?,
-        None => {
-            return Err(Error::new(
-                ErrorKind::Protocol,
-                "grpc response without a grpc-status",
-            ));
-        }
-    }
-    let status = decode_response(&data)?;
-    let service = if target.path().is_empty() {
-        String::new()
-    } else {
-        format!("service {:?} ", shorten(target.path()))
-    };
-    match status {
-        1 => Ok(format!("{service}SERVING")),
-        other => Err(Error::unhealthy(format!(
-            "{service}{}, expected SERVING",
-            serving_status_name(other)
-        ))),
+        Some(status) => status.map(|()| data),
+        None => Err(Error::new(
+            ErrorKind::Protocol,
+            "grpc response without a grpc-status",
+        )),
     }
 }
 

@@ -209,39 +209,8 @@ fn request(
     let left = deadline.enter(Phase::Connect)?;
     // Each request starts over: a timeout before the connector runs is in name resolution.
     deadline.set_phase(Phase::Resolve);
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        // None, not the default: ureq would read ALL_PROXY/HTTPS_PROXY/HTTP_PROXY, and Docker
-        // hands the container's proxy settings to the health check.
-        .proxy(settings.proxy()?)
-        .timeout_global(Some(left))
-        .user_agent(USER_AGENT)
-        .accept("*/*")
-        .accept_encoding(AutoHeaderValue::None)
-        .input_buffer_size(INPUT_BUFFER)
-        .output_buffer_size(OUTPUT_BUFFER)
-        // Below the input buffer, so that headers that fill it are reported as too large
-        // rather than as a peer that stopped sending.
-        .max_response_header_size(INPUT_BUFFER - 1)
-        .max_idle_connections(0)
-        .max_idle_connections_per_host(0)
-        .allow_non_standard_methods(true)
-        .build();
     let shared = Shared::default();
-    let connector = ProbeConnector::new(ctx, target, url.tls, &url.host, shared.clone())?;
-    let resolver = ProbeResolver::new(
-        settings.ip_family,
-        deadline.clone(),
-        target.kind() == TargetKind::HttpUnix,
-        shared.clone(),
-    );
-    let agent = Agent::with_parts(
-        config,
-        ().chain(ConnectProxyConnector::default()).chain(connector),
-        resolver,
-    );
-
+    let agent = agent(ctx, target, url, left, &shared)?;
     let mut builder = http::Request::builder()
         .method(settings.method.as_str())
         .uri(url.to_uri());
@@ -272,6 +241,49 @@ fn request(
         Some(ours) => ours,
         None => from_ureq(e, deadline),
     })
+}
+
+/// A ureq agent for one request: no pooling, no proxy from the environment, our resolver and
+/// connector (which honour the deadline and report through `shared`), small buffers.
+fn agent(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    url: &Url,
+    left: std::time::Duration,
+    shared: &Shared,
+) -> Result<Agent, Error> {
+    let settings = ctx.settings;
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        // None, not the default: ureq would read ALL_PROXY/HTTPS_PROXY/HTTP_PROXY, and Docker
+        // hands the container's proxy settings to the health check.
+        .proxy(settings.proxy()?)
+        .timeout_global(Some(left))
+        .user_agent(USER_AGENT)
+        .accept("*/*")
+        .accept_encoding(AutoHeaderValue::None)
+        .input_buffer_size(INPUT_BUFFER)
+        .output_buffer_size(OUTPUT_BUFFER)
+        // Below the input buffer, so that headers that fill it are reported as too large
+        // rather than as a peer that stopped sending.
+        .max_response_header_size(INPUT_BUFFER - 1)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .allow_non_standard_methods(true)
+        .build();
+    let connector = ProbeConnector::new(ctx, target, url.tls, &url.host, shared.clone())?;
+    let resolver = ProbeResolver::new(
+        settings.ip_family,
+        ctx.deadline.clone(),
+        target.kind() == TargetKind::HttpUnix,
+        shared.clone(),
+    );
+    Ok(Agent::with_parts(
+        config,
+        ().chain(ConnectProxyConnector::default()).chain(connector),
+        resolver,
+    ))
 }
 
 fn note_response(response: &Response<Body>, deadline: &Deadline, details: &mut Vec<Detail>) {

@@ -277,11 +277,10 @@ pub fn run(program: &str, args: Vec<OsString>) -> u8 {
         Ok(parsed) => parsed,
         Err(early) => {
             if early.status.is_ok() {
-                print!("{}", early.output);
+                print!("{}", render::help(&early.output));
                 return EXIT_HEALTHY;
             }
-            let first = early.output.lines().next().unwrap_or("invalid arguments");
-            return usage_error(&format!("{first} (see --help)"));
+            return usage_error(&render::argh_error(&early.output));
         }
     };
     if parsed.version {

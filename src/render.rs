@@ -114,6 +114,17 @@ pub(crate) fn usage_error(message: &str) -> String {
     format!("healthprobe: {}\n", flag_names(message))
 }
 
+/// `--help`, as argh wrote it.
+pub(crate) fn help(text: &str) -> &str {
+    text
+}
+
+/// The message of an argument error, from argh's text: its first line, and where to look.
+pub(crate) fn argh_error(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    format!("{first} (see --help)")
+}
+
 /// `healthprobe VERSION (features)`.
 pub(crate) fn version() -> String {
     format!("healthprobe {}\n", crate::VERSION_LINE)

@@ -129,6 +129,16 @@ pub enum Detail {
     },
 }
 
+impl Detail {
+    /// A connection opened to `addr` (a socket address or a Unix socket path), `at` into the run.
+    pub(crate) fn connected(addr: impl fmt::Display, at: Duration) -> Detail {
+        Detail::Connected {
+            addr: addr.to_string(),
+            at,
+        }
+    }
+}
+
 impl fmt::Display for Detail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

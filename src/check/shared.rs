@@ -36,10 +36,7 @@ impl Ctx<'_> {
 
     /// The verbose-listing fact for a connection just opened (to an address or a socket path).
     pub fn connected(&self, addr: impl Display) -> Detail {
-        Detail::Connected {
-            addr: addr.to_string(),
-            at: self.deadline.elapsed(),
-        }
+        Detail::connected(addr, self.deadline.elapsed())
     }
 
     /// The rustls config for `usage`, built once per probe.

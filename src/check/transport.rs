@@ -174,10 +174,8 @@ impl ProbeConnector {
     }
 
     fn connected(&self, addr: impl fmt::Display) {
-        self.shared.detail(Detail::Connected {
-            addr: addr.to_string(),
-            at: self.deadline.elapsed(),
-        });
+        self.shared
+            .detail(Detail::connected(addr, self.deadline.elapsed()));
     }
 }
 

@@ -1,4 +1,4 @@
-//! The one TLS configuration of a probe: trust (bundled roots, `--ca-file`, `SSL_CERT_FILE`),
+//! The one TLS configuration of a probe: trust (bundled roots, `tls_ca_file`, `SSL_CERT_FILE`),
 //! client certificate, verification switch, and the name verified. Built once, then shared by
 //! `https://`, `tls://` and `grpcs://` checks, each adding its ALPN protocol.
 
@@ -110,7 +110,7 @@ fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Er
     Ok(Arc::new(config))
 }
 
-/// The trust store, by precedence: `--ca-file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
+/// The trust store, by precedence: `tls_ca_file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
 /// (distroless images set these to their CA bundle), then the bundled Mozilla roots.
 fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();

@@ -121,7 +121,7 @@ impl Timed for std::os::unix::net::UnixStream {
     }
 }
 
-/// `--send` then `--expect` over an open stream (tcp, tls, unix). Reads stop at the first
+/// `send` then `expect` over an open stream (tcp, tls, unix). Reads stop at the first
 /// match, at 64 KiB, at end of stream or at the deadline.
 pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
     let deadline = ctx.deadline;

@@ -479,18 +479,8 @@ fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
         .spawn(move || {
             let started = Instant::now();
             std::thread::sleep(after);
-            let reason = format!(
-                "timed out after {} (the check did not return)",
-                format_duration(timeout)
-            );
-            let checks = targets
-                .iter()
-                .map(|t| {
-                    let e = Error::new(ErrorKind::Timeout, reason.as_str());
-                    CheckReport::failed(t, e, started.elapsed())
-                })
-                .collect();
-            let out = render::report(&Report::new(checks, any), json, false);
+            let report = watchdog_report(&targets, timeout, started.elapsed(), any);
+            let out = render::report(&report, json, false);
             let mut stdout = std::io::stdout();
             let _ = stdout.write_all(out.as_bytes());
             let _ = stdout.flush();
@@ -500,9 +490,38 @@ fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
     drop(spawned);
 }
 
+/// What the watchdog reports: every target timed out, its check never returned.
+fn watchdog_report(targets: &[Target], timeout: Duration, elapsed: Duration, any: bool) -> Report {
+    let reason = format!(
+        "timed out after {} (the check did not return)",
+        format_duration(timeout)
+    );
+    let checks = targets
+        .iter()
+        .map(|t| CheckReport::failed(t, Error::new(ErrorKind::Timeout, reason.as_str()), elapsed))
+        .collect();
+    Report::new(checks, any)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watchdog_json_is_a_report_like_any_other() {
+        let targets = ["tcp://127.0.0.1:1".parse().unwrap()];
+        let report = watchdog_report(&targets, Duration::from_secs(2), Duration::ZERO, false);
+        assert_eq!(
+            render::report(&report, true, false),
+            "{\"healthy\":false,\"targets\":[{\"target\":\"tcp://127.0.0.1:1\",\"kind\":\"tcp\",\
+             \"healthy\":false,\"reason\":\"timed out after 2s (the check did not return)\",\
+             \"elapsed_ms\":0}]}\n"
+        );
+        assert_eq!(
+            render::report(&report, false, false),
+            "unhealthy tcp://127.0.0.1:1  timed out after 2s (the check did not return)  0ms\n"
+        );
+    }
 
     #[test]
     fn secret_header_redacted_in_messages() {

@@ -2,8 +2,22 @@
 //! and the target in, an [`Outcome`] out (what was seen, or an error saying why not, with the
 //! details as data).
 //!
-//! Adding a check kind: a new file here with `pub(crate) fn check(ctx: &Ctx<'_>, target:
-//! &Target) -> Outcome`, its scheme in `TargetKind` (target.rs), and its arm in [`run`].
+//! # Adding a check kind
+//! 1. A new file here, `foo.rs`, with `pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) ->
+//!    Outcome`. It reads `ctx.settings`; opens its connection with `ctx.connect(host, port)`
+//!    (every resolved address in turn, `ip_family`, the deadline) and records
+//!    `ctx.connected(addr)`; wraps TLS, if it speaks it, with `ctx.wrap_tls(sock, host, …)`
+//!    (the probe's one TLS config); takes `user[:password]@` from `target.credentials()`;
+//!    before each blocking step asks `ctx.deadline.enter(Phase::…)` for the time left, and
+//!    reports a timeout with `ctx.deadline.expired()`; `shared::converse` does
+//!    `send`/`expect` over any [`shared::Timed`] stream.
+//! 2. Its scheme in target.rs: a `TargetKind` variant, and its arms in `from_scheme`, `scheme`,
+//!    `default_port` and (if it takes credentials) `takes_userinfo`.
+//! 3. Its arm in [`run`] below, and `mod foo;`.
+//!
+//! A new setting is a field of `Settings` (settings.rs, with its default and any check in
+//! `validate`), a setter on `ProbeBuilder` that writes it, and for the binary a flag in cli.rs
+//! (plus the setting → flag name in render.rs's `FLAGS` when errors name it).
 
 use crate::report::Outcome;
 use crate::target::{Target, TargetKind};

@@ -15,7 +15,7 @@ use crate::duration::format_duration;
 use crate::error::{Error, ErrorKind};
 use crate::expand::expand_env;
 use crate::net::IpFamily;
-use crate::probe::{DEFAULT_TIMEOUT, Probe, ProbeBuilder};
+use crate::probe::{DEFAULT_TIMEOUT, Probe};
 use crate::render;
 use crate::report::{CheckReport, Report};
 use crate::target::Target;
@@ -339,22 +339,26 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
         })?;
         b = b.header(name.trim(), expand_env(value.trim())?);
     }
-    if let Some(p) = a.proxy {
-        b = b.proxy(expand_env(&p)?);
+    // The other flags go straight into the probe's settings, which `build` validates.
+    let s = &mut b.s;
+    s.proxy = a.proxy.as_deref().map(expand_env).transpose()?;
+    if let Some(method) = a.method {
+        s.method = method;
     }
-    b = set(b, a.method, ProbeBuilder::method);
-    b = set(b, a.status, ProbeBuilder::statuses);
-    b = set(b, a.body_contains, ProbeBuilder::body_contains);
-    b = set(b, a.body_matches, ProbeBuilder::body_matches);
-    b = set(b, a.bearer_file, ProbeBuilder::bearer_file);
-    b = set(b, a.ca_file, ProbeBuilder::tls_ca_file);
-    b = set(b, a.cert, ProbeBuilder::tls_cert);
-    b = set(b, a.key, ProbeBuilder::tls_key);
-    b = set(b, a.server_name, ProbeBuilder::tls_server_name);
-    b = set(b, a.cert_min_days, ProbeBuilder::tls_cert_min_days);
-    b = set(b, a.send, ProbeBuilder::send);
-    b = set(b, a.expect, ProbeBuilder::expect);
-    b = set(b, a.max_age, ProbeBuilder::max_age);
+    if let Some(statuses) = a.status {
+        s.statuses = statuses;
+    }
+    s.body_contains = a.body_contains;
+    s.body_matches = a.body_matches;
+    s.bearer_file = a.bearer_file.map(Into::into);
+    s.tls.ca_file = a.ca_file.map(Into::into);
+    s.tls.cert = a.cert.map(Into::into);
+    s.tls.key = a.key.map(Into::into);
+    s.tls.server_name = a.server_name;
+    s.tls.cert_min_days = a.cert_min_days;
+    s.send = a.send;
+    s.expect = a.expect;
+    s.max_age = a.max_age;
     let raw_targets: Vec<String> = if a.targets.is_empty() {
         std::env::var("HEALTHPROBE_TARGETS")
             .unwrap_or_default()
@@ -383,18 +387,6 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
         json: a.format == Format::Json,
         command,
     })
-}
-
-/// Applies an optional flag to the builder.
-fn set<T>(
-    b: ProbeBuilder,
-    value: Option<T>,
-    f: fn(ProbeBuilder, T) -> ProbeBuilder,
-) -> ProbeBuilder {
-    match value {
-        Some(v) => f(b, v),
-        None => b,
-    }
 }
 
 /// `Authorization: Bearer x` → `Authorization: [redacted]`, for messages about a header; a

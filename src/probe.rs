@@ -31,7 +31,8 @@ pub struct Probe {
 /// validates them all before any check runs, so a bad regex or a missing file fails early.
 #[derive(Debug, Clone, Default)]
 pub struct ProbeBuilder {
-    s: Settings,
+    /// The CLI writes here directly too: one set of fields, one validation.
+    pub(crate) s: Settings,
 }
 
 impl ProbeBuilder {

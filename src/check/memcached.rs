@@ -4,11 +4,11 @@
 //! text protocols: well over 100 KB with its dependencies) for one command and one line of
 //! reply; written here instead (well under 1 KB of code).
 
+use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, Parsed, Wire};
-use crate::check::{Seen, Timed};
 use crate::deadline::Deadline;
 use crate::error::Error;
-use crate::probe::Probe;
+use crate::report::Outcome;
 use crate::target::Target;
 
 const LINE_LIMIT: usize = 1024;
@@ -33,20 +33,21 @@ pub(crate) fn exchange(stream: &mut impl Timed, deadline: &Deadline) -> Result<S
         Ok(version) => Ok(format!("VERSION {version}")),
         Err(line) => Err(Error::unhealthy(format!(
             "memcached: version answered {:?}, expected VERSION …",
-            crate::check::shorten(&line)
+            crate::check::shared::shorten(&line)
         ))),
     }
 }
 
 /// The adapter to the checks' contract.
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let mut stream = wire::connect(probe, target, deadline, seen)?;
-    exchange(&mut stream, deadline)
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = wire::connect(ctx, target, &mut details)
+        .and_then(|mut stream| exchange(&mut stream, ctx.deadline));
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
 }
 
 #[cfg(test)]

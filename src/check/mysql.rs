@@ -20,11 +20,11 @@
 //! greeting and one ping; `mysql_async` adds tokio on top. The packets used here are written by
 //! hand (about 4 KB of code).
 
+use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, FRAME_LIMIT, Parsed, Wire};
-use crate::check::{Seen, Timed};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
-use crate::probe::Probe;
+use crate::report::Outcome;
 use crate::target::Target;
 
 const CLIENT_LONG_PASSWORD: u32 = 0x1;
@@ -355,13 +355,8 @@ fn scramble(_plugin: &str, password: &str, _nonce: &[u8]) -> Result<Vec<u8>, Err
 }
 
 /// The adapter to the checks' contract.
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let (user, password) = wire::login(probe, target);
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let (user, password) = wire::login(ctx, target);
     let params = MysqlParams {
         user: user.unwrap_or(if password.is_some() {
             "root"
@@ -371,8 +366,14 @@ pub(crate) fn check(
         password,
         database: Some(target.path()).filter(|d| !d.is_empty()),
     };
-    let mut stream = wire::connect(probe, target, deadline, seen)?;
-    exchange(&mut stream, &params, deadline)
+    let mut details = Vec::new();
+    let verdict = wire::connect(ctx, target, &mut details)
+        .and_then(|mut stream| exchange(&mut stream, &params, ctx.deadline));
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
 }
 
 #[cfg(test)]

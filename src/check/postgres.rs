@@ -18,11 +18,11 @@
 //! `hmac`, `sha2`, `md-5`, `rand` and `stringprep`, duplicating the crypto ring already
 //! carries. The messages used here are written by hand (about 5 KB of code).
 
+use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, FRAME_LIMIT, Parsed, Wire};
-use crate::check::{Seen, Timed};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
-use crate::probe::Probe;
+use crate::report::{Detail, Outcome};
 use crate::target::Target;
 
 /// SQLSTATE `cannot_connect_now`: the one error `pg_isready` reads as "rejecting connections".
@@ -348,7 +348,7 @@ mod scram {
             if i % DEADLINE_EVERY == 0
                 && let Some(deadline) = deadline
             {
-                deadline.left(Phase::Request)?;
+                deadline.enter(Phase::Request)?;
             }
             u = hmac::sign(&key, u.as_ref());
             for (o, b) in out.iter_mut().zip(u.as_ref()) {
@@ -583,13 +583,18 @@ mod scram {
 pub(crate) use scram::parse_server_first;
 
 /// The adapter to the checks' contract.
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let (user, password) = wire::login(probe, target);
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = steps(ctx, target, &mut details);
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
+}
+
+fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+    let (user, password) = wire::login(ctx, target);
     let user = user.unwrap_or("postgres");
     let database = match target.path() {
         "" => user,
@@ -603,9 +608,9 @@ pub(crate) fn check(
     if target.db_tls() {
         #[cfg(feature = "tls")]
         {
-            let start = wire::TlsStart::new(probe, target)?;
-            let mut sock = wire::connect(probe, target, deadline, seen)?;
-            let mut wire = Wire::new(&mut sock, deadline, "postgres");
+            wire::prepare_tls(ctx, target)?;
+            let mut sock = wire::connect(ctx, target, details)?;
+            let mut wire = Wire::new(&mut sock, ctx.deadline, "postgres");
             wire.send(&SSL_REQUEST)?;
             match wire.read(parse_ssl_answer)? {
                 b'S' if wire.buffered() == 0 => {}
@@ -623,16 +628,16 @@ pub(crate) fn check(
                     )));
                 }
             }
-            let mut stream = start.handshake(probe, sock, deadline, seen)?;
-            let outcome = exchange(&mut stream, &params, deadline);
+            let mut stream = wire::start_tls(ctx, target, sock, details)?;
+            let outcome = exchange(&mut stream, &params, ctx.deadline);
             stream.close();
             return outcome.map(|s| format!("{s}, over tls"));
         }
         #[cfg(not(feature = "tls"))]
-        return Err(crate::check::unsupported(target, "tls"));
+        return Err(crate::check::shared::unsupported(target, "tls"));
     }
-    let mut stream = wire::connect(probe, target, deadline, seen)?;
-    exchange(&mut stream, &params, deadline)
+    let mut stream = wire::connect(ctx, target, details)?;
+    exchange(&mut stream, &params, ctx.deadline)
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@
 //! the connection, the deadline and TLS to us. RESP for `AUTH`/`SELECT`/`PING` is a few lines
 //! of encoding and one line of reply each, written here (about 2 KB of code).
 
+use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, Parsed, Wire};
-use crate::check::{Seen, Timed};
 use crate::deadline::Deadline;
 use crate::error::Error;
-use crate::probe::Probe;
+use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
 /// The longest reply line accepted: Redis's error texts are well under it.
@@ -53,7 +53,7 @@ pub(crate) fn parse_reply(buf: &[u8]) -> Parsed<Reply> {
         _ => {
             return Err(format!(
                 "not a redis reply: {:?}",
-                crate::check::shorten(&wire::server_text(line))
+                crate::check::shared::shorten(&wire::server_text(line))
             ));
         }
     };
@@ -101,7 +101,7 @@ pub(crate) fn exchange(
         Reply::Error(e) => Err(refused(&e)),
         Reply::Simple(other) | Reply::Other(other) => Err(Error::unhealthy(format!(
             "redis: PING answered {:?}, expected +PONG",
-            crate::check::shorten(&other)
+            crate::check::shared::shorten(&other)
         ))),
     }
 }
@@ -112,7 +112,7 @@ fn expect_ok(reply: Reply, what: &str) -> Result<(), Error> {
         Reply::Error(e) => Err(Error::unhealthy(format!("redis: {what} failed: {e}"))),
         Reply::Simple(other) | Reply::Other(other) => Err(Error::unhealthy(format!(
             "redis: {what} answered {:?}, expected +OK",
-            crate::check::shorten(&other)
+            crate::check::shared::shorten(&other)
         ))),
     }
 }
@@ -129,13 +129,18 @@ fn refused(text: &str) -> Error {
 }
 
 /// The adapter to the checks' contract.
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let (user, password) = wire::login(probe, target);
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = steps(ctx, target, &mut details);
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
+}
+
+fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+    let (user, password) = wire::login(ctx, target);
     let params = RedisParams {
         user,
         password,
@@ -144,18 +149,18 @@ pub(crate) fn check(
     if target.kind() == TargetKind::Rediss {
         #[cfg(feature = "tls")]
         {
-            let start = wire::TlsStart::new(probe, target)?;
-            let sock = wire::connect(probe, target, deadline, seen)?;
-            let mut stream = start.handshake(probe, sock, deadline, seen)?;
-            let outcome = exchange(&mut stream, &params, deadline);
+            wire::prepare_tls(ctx, target)?;
+            let sock = wire::connect(ctx, target, details)?;
+            let mut stream = wire::start_tls(ctx, target, sock, details)?;
+            let outcome = exchange(&mut stream, &params, ctx.deadline);
             stream.close();
             return outcome.map(|pong| format!("{pong} over tls"));
         }
         #[cfg(not(feature = "tls"))]
-        return Err(crate::check::unsupported(target, "tls"));
+        return Err(crate::check::shared::unsupported(target, "tls"));
     }
-    let mut stream = wire::Stream::Plain(wire::connect(probe, target, deadline, seen)?);
-    let outcome = exchange(&mut stream, &params, deadline);
+    let mut stream = wire::Stream::Plain(wire::connect(ctx, target, details)?);
+    let outcome = exchange(&mut stream, &params, ctx.deadline);
     stream.close();
     outcome
 }

@@ -8,11 +8,11 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::check::{Seen, Timed};
+use crate::check::shared::{Ctx, Timed};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
-use crate::probe::Probe;
+use crate::report::Detail;
 use crate::target::Target;
 
 /// No reply frame of these protocols is longer: a greeting, an error or an authentication
@@ -44,7 +44,7 @@ impl<'a, S: Timed> Wire<'a, S> {
     }
 
     pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let left = self.deadline.left(Phase::Request)?;
+        let left = self.deadline.enter(Phase::Request)?;
         self.stream
             .set_timeouts(left)
             .and_then(|()| self.stream.write_all(bytes))
@@ -76,7 +76,7 @@ impl<'a, S: Timed> Wire<'a, S> {
                     format!("{}: a reply longer than 16 KiB", self.proto),
                 ));
             }
-            let left = self.deadline.left(Phase::Reply)?;
+            let left = self.deadline.enter(Phase::Reply)?;
             let want = (FRAME_LIMIT - self.buf.len()).min(chunk.len());
             let read = self
                 .stream
@@ -112,7 +112,7 @@ impl<'a, S: Timed> Wire<'a, S> {
             e.kind(),
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
         ) {
-            return self.deadline.expired(phase);
+            return self.deadline.expired();
         }
         #[cfg(feature = "tls")]
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
@@ -160,21 +160,19 @@ pub(crate) fn server_text(bytes: &[u8]) -> String {
 /// The user and password of a login: the password from `--password-file` (or
 /// [`crate::ProbeBuilder::password`]) wins over one in the URL.
 pub(crate) fn login<'a>(
-    probe: &'a Probe,
+    ctx: &'a Ctx<'_>,
     target: &'a Target,
 ) -> (Option<&'a str>, Option<&'a str>) {
     let (user, password) = target.login();
-    (
-        user,
-        probe.s.password.as_ref().map(|p| p.as_str()).or(password),
-    )
+    let given = ctx.settings.password.as_ref().map(|p| p.as_str());
+    (user, given.or(password))
 }
 
 /// A connection to a database or cache: plain TCP, or TLS over it.
 pub(crate) enum Stream {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+    Tls(Box<crate::check::shared::TlsStream>),
 }
 
 impl Stream {
@@ -233,55 +231,37 @@ impl Timed for Stream {
 
 /// Resolves and connects, every address in turn, within the deadline.
 pub(crate) fn connect(
-    probe: &Probe,
+    ctx: &Ctx<'_>,
     target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
+    details: &mut Vec<Detail>,
 ) -> Result<TcpStream, Error> {
-    let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
-    let (sock, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!(
-        "connected to {addr} at {}ms",
-        deadline.elapsed().as_millis()
-    ));
+    let (sock, addr) = ctx.connect(target.host(), target.port())?;
+    details.push(ctx.connected(addr));
     Ok(sock)
 }
 
-/// The TLS side of a connection, prepared before any socket opens so that a bad `--ca-file`
+/// Readies TLS before any socket opens, so that a bad CA file, client key or server name
 /// fails first.
 #[cfg(feature = "tls")]
-pub(crate) struct TlsStart {
-    conn: rustls::ClientConnection,
-    name: String,
+pub(crate) fn prepare_tls(ctx: &Ctx<'_>, target: &Target) -> Result<(), Error> {
+    ctx.tls_config(crate::tls::TlsUse::Plain)?;
+    crate::tls::server_name(&ctx.tls_name(target.host()))?;
+    Ok(())
 }
 
+/// The verified handshake over `sock`, as for `tls://` targets.
 #[cfg(feature = "tls")]
-impl TlsStart {
-    pub(crate) fn new(probe: &Probe, target: &Target) -> Result<TlsStart, Error> {
-        let config = probe.tls_config(crate::probe::TlsUse::Plain)?;
-        let name = probe.tls_name(target.host());
-        let server_name = crate::tls::server_name(&name)?;
-        let conn = rustls::ClientConnection::new(config, server_name)
-            .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
-        Ok(TlsStart { conn, name })
-    }
-
-    /// The verified handshake over `sock`, as for `tls://` targets.
-    pub(crate) fn handshake(
-        mut self,
-        probe: &Probe,
-        mut sock: TcpStream,
-        deadline: &Deadline,
-        seen: &mut Seen,
-    ) -> Result<Stream, Error> {
-        sock.set_timeouts(deadline.left(Phase::Tls)?)
-            .map_err(|e| crate::tls::io_error(&e, &self.name, deadline))?;
-        crate::tls::handshake(&mut self.conn, &mut sock, &self.name, deadline)?;
-        crate::tls::after_handshake(&self.conn, &probe.s.tls, &self.name, &mut seen.notes)?;
-        Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(
-            self.conn, sock,
-        ))))
-    }
+pub(crate) fn start_tls(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    sock: TcpStream,
+    details: &mut Vec<Detail>,
+) -> Result<Stream, Error> {
+    Ok(Stream::Tls(Box::new(ctx.wrap_tls(
+        sock,
+        target.host(),
+        details,
+    )?)))
 }
 
 /// Standard base64 with padding (RFC 4648), for SCRAM's nonces, salts and proofs.

@@ -30,6 +30,9 @@ struct Kind {
     scheme: &'static str,
     client_speaks_first: bool,
     healthy_reply: Vec<u8>,
+    /// The answer to the client's second message, if it sends one (MySQL: the refused login
+    /// that ends a check without a password).
+    second_reply: Option<Vec<u8>>,
 }
 
 fn kinds() -> Vec<Kind> {
@@ -41,21 +44,25 @@ fn kinds() -> Vec<Kind> {
             scheme: "postgres",
             client_speaks_first: true,
             healthy_reply: b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0".to_vec(),
+            second_reply: None,
         },
         Kind {
             scheme: "mysql",
             client_speaks_first: false,
             healthy_reply: mysql,
+            second_reply: Some(b"\x16\0\0\x02\xff\x15\x04#28000Access denied".to_vec()),
         },
         Kind {
             scheme: "redis",
             client_speaks_first: true,
             healthy_reply: b"+PONG\r\n".to_vec(),
+            second_reply: None,
         },
         Kind {
             scheme: "memcached",
             client_speaks_first: true,
             healthy_reply: b"VERSION 1.6.18\r\n".to_vec(),
+            second_reply: None,
         },
     ]
 }
@@ -179,8 +186,14 @@ fn endless_replies() {
 fn healthy_reply_split_byte_by_byte() {
     for kind in kinds() {
         let reply = kind.healthy_reply.clone();
-        let srv = peer(kind.client_speaks_first, move |s| {
+        let second = kind.second_reply.clone();
+        let srv = peer(kind.client_speaks_first, move |mut s| {
             drip(&s, &reply, Duration::from_millis(5));
+            if let Some(second) = &second
+                && read_some(&mut s)
+            {
+                drip(&s, second, Duration::from_millis(5));
+            }
             hold(s);
         });
         let t = target(&kind, &srv);

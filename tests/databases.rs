@@ -766,3 +766,38 @@ fn mysql_probe_never_gets_its_host_blocked() {
         line.detail
     );
 }
+
+#[test]
+fn password_file_missing_is_a_usage_failure() {
+    let out = Cmd::new()
+        .args([
+            "--password-file",
+            "/nonexistent/db-pw",
+            "redis://127.0.0.1:1",
+        ])
+        .run();
+    out.unhealthy()
+        .contains("cannot read --password-file /nonexistent/db-pw")
+        .within(QUICK);
+}
+
+/// The password never shows, whatever the output: text, JSON, verbose, a parse error.
+#[test]
+fn passwords_never_printed() {
+    let port = dead_port();
+    for args in [
+        vec![format!("postgres://u:hunter2@127.0.0.1:{port}")],
+        vec!["-v".into(), format!("mysql://u:hunter2@127.0.0.1:{port}")],
+        vec![
+            "--format".into(),
+            "json".into(),
+            format!("rediss://u:hunter2@127.0.0.1:{port}"),
+        ],
+        vec![format!("redis://:hunter2@127.0.0.1:{port}/x")],
+        vec![format!(
+            "postgres://u:hunter2@127.0.0.1:{port}/db?sslmode=bogus"
+        )],
+    ] {
+        Cmd::new().args(&args).run().unhealthy().lacks("hunter2");
+    }
+}

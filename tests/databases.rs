@@ -766,3 +766,106 @@ fn mysql_probe_never_gets_its_host_blocked() {
         line.detail
     );
 }
+
+#[test]
+fn password_file_missing_is_a_usage_failure() {
+    let out = Cmd::new()
+        .args([
+            "--password-file",
+            "/nonexistent/db-pw",
+            "redis://127.0.0.1:1",
+        ])
+        .run();
+    out.unhealthy()
+        .contains("cannot read --password-file /nonexistent/db-pw")
+        .within(QUICK);
+}
+
+/// The password never shows, whatever the output: text, JSON, verbose, a parse error.
+#[test]
+fn passwords_never_printed() {
+    let port = dead_port();
+    for args in [
+        vec![format!("postgres://u:hunter2@127.0.0.1:{port}")],
+        vec!["-v".into(), format!("mysql://u:hunter2@127.0.0.1:{port}")],
+        vec![
+            "--format".into(),
+            "json".into(),
+            format!("rediss://u:hunter2@127.0.0.1:{port}"),
+        ],
+        vec![format!("redis://:hunter2@127.0.0.1:{port}/x")],
+        vec![format!(
+            "postgres://u:hunter2@127.0.0.1:{port}/db?sslmode=bogus"
+        )],
+    ] {
+        Cmd::new().args(&args).run().unhealthy().lacks("hunter2");
+    }
+}
+
+// --- Scripted peers, for states a real server does not hold long enough to test ---------------
+
+/// Reads one request (these are short), or `None` when the client hung up.
+fn read_once(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = [0u8; 2048];
+    match s.read(&mut buf) {
+        Ok(n) if n > 0 => Some(buf[..n].to_vec()),
+        _ => None,
+    }
+}
+
+/// A Redis loading its dataset answers every command with `-LOADING`.
+#[test]
+fn redis_loading() {
+    let srv = Server::raw(|mut s| {
+        use std::io::Write;
+        if read_once(&mut s).is_some() {
+            let _ = s.write_all(b"-LOADING Redis is loading the dataset in memory\r\n");
+        }
+    });
+    let target = format!("redis://127.0.0.1:{}", srv.port());
+    let detail = unhealthy(&[&target], &target, "redis: LOADING");
+    assert_eq!(
+        detail,
+        "redis: LOADING Redis is loading the dataset in memory"
+    );
+}
+
+/// After AuthenticationOk and ReadyForQuery the probe says Terminate ('X') before it hangs up.
+#[test]
+fn postgres_terminate_after_trust() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let srv = Server::raw(move |mut s| {
+        use std::io::Write;
+        if read_once(&mut s).is_none() {
+            return;
+        }
+        let _ = s.write_all(b"R\0\0\0\x08\0\0\0\0S\0\0\0\x18server_version\x0016.4\0Z\0\0\0\x05I");
+        let _ = tx.send(read_once(&mut s));
+    });
+    let target = format!("postgres://127.0.0.1:{}", srv.port());
+    let detail = healthy(&[&target], &target);
+    assert_eq!(
+        detail,
+        "accepting connections (no password asked), server 16.4"
+    );
+    let sent = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the peer ran");
+    assert_eq!(sent.as_deref(), Some(&b"X\0\0\0\x04"[..]));
+}
+
+/// An ERR packet instead of the greeting: shutting down (1053).
+#[test]
+fn mysql_err_instead_of_a_greeting() {
+    let srv = Server::raw(|mut s| {
+        use std::io::Write;
+        let msg = b"\xff\x1d\x04Server shutdown in progress";
+        let mut packet = vec![msg.len() as u8, 0, 0, 0];
+        packet.extend_from_slice(msg);
+        let _ = s.write_all(&packet);
+    });
+    let target = format!("mysql://127.0.0.1:{}", srv.port());
+    let detail = unhealthy(&[&target], &target, "mysql error 1053");
+    assert_eq!(detail, "mysql error 1053: Server shutdown in progress");
+}

@@ -1,8 +1,8 @@
 //! `memcached://HOST[:PORT]`: the text protocol's `version` command answers `VERSION …`.
 //!
-//! Crates considered: `memcache` (a client with connection pools, URL options and binary and
-//! text protocols: well over 100 KB with its dependencies) for one command and one line of
-//! reply; written here instead (well under 1 KB of code).
+//! Crates considered: `memcache` (a client with connection pools, URL options, binary and text
+//! protocols; estimated at 100 KB or more with its dependencies, not built here) for one
+//! command and one line of reply; written here instead: well under 1 KB of code.
 
 use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, Parsed, Wire};

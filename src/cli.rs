@@ -164,7 +164,7 @@ impl FromArgValue for Format {
         match value {
             "text" => Ok(Format::Text),
             "json" => Ok(Format::Json),
-            other => Err(format!("{other:?}: expected text or json")),
+            _ => Err("expected text or json".into()),
         }
     }
 }
@@ -177,7 +177,7 @@ fn days(value: &str) -> Result<u32, String> {
     value
         .trim()
         .parse()
-        .map_err(|_| format!("{value:?}: expected a whole number of days"))
+        .map_err(|_| "expected a whole number of days".to_string())
 }
 
 /// What the command line asks for, validated before any I/O.

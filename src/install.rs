@@ -105,25 +105,9 @@ fn parent(p: &Path) -> String {
     p.parent().unwrap_or(p).display().to_string()
 }
 
-/// `1.6 MB`, `653 KB`: the size in the one line `install` prints.
-pub(crate) fn human_size(bytes: u64) -> String {
-    if bytes >= 1_000_000 {
-        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
-    } else {
-        format!("{} KB", bytes.div_ceil(1000))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(1_673_064), "1.7 MB");
-        assert_eq!(human_size(653_088), "654 KB");
-        assert_eq!(human_size(999), "1 KB");
-    }
 
     #[test]
     fn missing_dir_names_it() {

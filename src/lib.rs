@@ -18,8 +18,11 @@
 //! (healthy on an accepted status, default `200-399`), `tcp://HOST:PORT` (a connection opens),
 //! `tls://HOST:PORT` (a verified handshake), `grpc://HOST:PORT[/SERVICE]` and `grpcs://…`
 //! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
-//! `http+unix://%2FSOCKET/PATH`, and `file:///PATH` (exists, and with
-//! [`ProbeBuilder::max_age`], is fresh). Every resolved address is tried in turn within the
+//! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
+//! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
+//! `postgres://`, `mysql://`, `redis://`, `rediss://` and `memcached://`, each ready in its own
+//! protocol's terms (a PostgreSQL standby in recovery or a Redis busy in a script is not), with
+//! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
 //!
@@ -38,6 +41,13 @@
 //! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
+//! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://` (and `rediss://` and
+//!   `postgres://…?sslmode=require` with `tls`), hand-written protocol code plus RustCrypto's
+//!   `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or `mysql_native_password`
+//!   take their hashes from ring, so they need `tls` too; without it they fail naming it.
+//! - `test-panic` (off; for tests only): the binary panics inside every check when
+//!   `HEALTHPROBE_TEST_PANIC` is set, so that a release-profile build can test the panic
+//!   contract. Debug builds have the trigger without it. Never enable it in a shipped binary.
 //!
 //! With `default-features = false` the library still checks `http://`, `tcp://`, `unix://`,
 //! `http+unix://` and `file://` targets; a target that needs a feature compiled out fails with
@@ -66,7 +76,10 @@ mod error;
 mod expand;
 mod net;
 mod probe;
+#[cfg(feature = "cli")]
+mod render;
 mod report;
+mod settings;
 mod status;
 mod target;
 #[cfg(feature = "tls")]
@@ -78,13 +91,18 @@ pub mod cli;
 mod install;
 
 pub use duration::parse_duration;
-pub use error::{Error, ErrorKind, ParseError};
+pub use error::{Error, ErrorKind, ParseError, Phase};
 pub use expand::expand_env;
 pub use net::IpFamily;
 pub use probe::{DEFAULT_TIMEOUT, Probe, ProbeBuilder};
-pub use report::{CheckReport, Report};
+pub use report::{CheckReport, Detail, Report};
 pub use status::StatusList;
 pub use target::{Target, TargetKind};
+
+/// The database reply parsers, for the fuzz targets in `fuzz/`. Not part of the API.
+#[cfg(feature = "db")]
+#[doc(hidden)]
+pub use check::fuzzing as db_fuzzing;
 
 /// `VERSION (features)`, as `healthprobe --version` prints it.
 #[cfg(feature = "cli")]

@@ -27,6 +27,18 @@ pub enum TargetKind {
     HttpUnix,
     /// `file:///PATH`: the file exists (and is fresh, with a maximum age).
     File,
+    /// `postgres://[USER[:PASSWORD]@]HOST[:PORT][/DATABASE]` (alias `postgresql://`): the server
+    /// accepts connections (and, with a password, the login succeeds).
+    Postgres,
+    /// `mysql://[USER[:PASSWORD]@]HOST[:PORT]` (alias `mariadb://`): the server greets (and,
+    /// with a password, the login and `COM_PING` succeed).
+    Mysql,
+    /// `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`: `PING` answers `+PONG`.
+    Redis,
+    /// `rediss://…`: the same over TLS.
+    Rediss,
+    /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
+    Memcached,
 }
 
 impl TargetKind {
@@ -41,6 +53,11 @@ impl TargetKind {
             "unix" => TargetKind::Unix,
             "http+unix" => TargetKind::HttpUnix,
             "file" => TargetKind::File,
+            "postgres" | "postgresql" => TargetKind::Postgres,
+            "mysql" | "mariadb" => TargetKind::Mysql,
+            "redis" => TargetKind::Redis,
+            "rediss" => TargetKind::Rediss,
+            "memcached" => TargetKind::Memcached,
             _ => return None,
         })
     }
@@ -57,6 +74,11 @@ impl TargetKind {
             TargetKind::Unix => "unix",
             TargetKind::HttpUnix => "http+unix",
             TargetKind::File => "file",
+            TargetKind::Postgres => "postgres",
+            TargetKind::Mysql => "mysql",
+            TargetKind::Redis => "redis",
+            TargetKind::Rediss => "rediss",
+            TargetKind::Memcached => "memcached",
         }
     }
 
@@ -68,10 +90,24 @@ impl TargetKind {
         )
     }
 
+    /// Whether the URL may carry `user:password@`: HTTP (Basic credentials) and the
+    /// database kinds that log in.
+    fn takes_userinfo(self) -> bool {
+        self.is_http()
+            || matches!(
+                self,
+                TargetKind::Postgres | TargetKind::Mysql | TargetKind::Redis | TargetKind::Rediss
+            )
+    }
+
     fn default_port(self) -> Option<u16> {
         match self {
             TargetKind::Http => Some(80),
             TargetKind::Https => Some(443),
+            TargetKind::Postgres => Some(5432),
+            TargetKind::Mysql => Some(3306),
+            TargetKind::Redis | TargetKind::Rediss => Some(6379),
+            TargetKind::Memcached => Some(11211),
             _ => None,
         }
     }
@@ -95,12 +131,16 @@ pub struct Target {
     port: u16,
     path: String,
     userinfo: Option<String>,
+    /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`): TLS after SSLRequest.
+    db_tls: bool,
     display: String,
 }
 
 const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
-    http+unix://%2FSOCKET/PATH or file:///PATH";
+    http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
+    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://… or \
+    memcached://HOST[:PORT]";
 
 impl Target {
     /// What this target checks.
@@ -120,7 +160,9 @@ impl Target {
     }
 
     /// The path: the request path and query for HTTP (`/` when none was given), the service
-    /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`.
+    /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
+    /// the database name for `postgres:` and `mysql:` and the database number for `redis:`
+    /// (empty when none).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -130,9 +172,36 @@ impl Target {
         &self.host
     }
 
-    /// `user:password` from the URL, sent as Basic credentials (as curl does).
+    /// `user:password` from the URL, sent as Basic credentials (as curl does), or the login of
+    /// a database target.
     pub(crate) fn userinfo(&self) -> Option<&str> {
         self.userinfo.as_deref()
+    }
+
+    /// The user and the password (if any) from the URL's `user[:password]@`.
+    #[allow(dead_code)] // For the check kinds that log in (database protocols).
+    pub(crate) fn credentials(&self) -> Option<(&str, Option<&str>)> {
+        let userinfo = self.userinfo.as_deref()?;
+        Some(match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (userinfo, None),
+        })
+    }
+
+    /// The user and password of a database target's URL: `user:password@` gives both,
+    /// `user@` the user alone, `:password@` the password alone.
+    #[cfg_attr(not(feature = "db"), allow(dead_code))]
+    pub(crate) fn login(&self) -> (Option<&str>, Option<&str>) {
+        match self.credentials() {
+            Some((user, password)) => ((!user.is_empty()).then_some(user), password),
+            None => (None, None),
+        }
+    }
+
+    /// `postgres://…?sslmode=require`: speak TLS after an SSLRequest.
+    #[cfg_attr(not(feature = "db"), allow(dead_code))]
+    pub(crate) fn db_tls(&self) -> bool {
+        self.db_tls
     }
 }
 
@@ -156,6 +225,7 @@ impl FromStr for Target {
             port: 0,
             path: String::new(),
             userinfo: None,
+            db_tls: false,
             display: redacted.clone(),
         };
         match kind {
@@ -167,13 +237,13 @@ impl FromStr for Target {
                     ));
                 }
                 target.path =
-                    percent_decode(rest).ok_or_else(|| err("expected valid %XX escapes"))?;
+                    percent_decode(rest, true).ok_or_else(|| err("expected valid %XX escapes"))?;
                 return Ok(target);
             }
             TargetKind::HttpUnix => {
                 let (socket, path) = split_path(rest);
-                let socket =
-                    percent_decode(socket).ok_or_else(|| err("expected valid %XX escapes"))?;
+                let socket = percent_decode(socket, true)
+                    .ok_or_else(|| err("expected valid %XX escapes"))?;
                 if !socket.starts_with('/') {
                     return Err(err(
                         "expected a percent-encoded absolute socket path, as in http+unix://%2Frun%2Fapp.sock/health",
@@ -192,13 +262,18 @@ impl FromStr for Target {
 
         let (authority, path) = split_path(rest);
         let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, host_port)) if kind.is_http() => {
+            Some((userinfo, host_port)) if kind.takes_userinfo() => {
                 target.userinfo = Some(
-                    percent_decode(userinfo).ok_or_else(|| err("expected valid %XX escapes"))?,
+                    percent_decode(userinfo, true)
+                        .ok_or_else(|| err("expected valid %XX escapes"))?,
                 );
                 host_port
             }
-            Some(_) => return Err(err("expected no user:password@ in a non-http target")),
+            Some(_) => {
+                return Err(err(
+                    "expected no user:password@ (only http, https, postgres, mysql, redis and rediss targets take one)",
+                ));
+            }
             None => authority,
         };
         let (host, port) = split_host_port(host_port)
@@ -223,11 +298,62 @@ impl FromStr for Target {
                 }
             }
             TargetKind::Grpc | TargetKind::Grpcs => path.trim_start_matches('/').into(),
+            TargetKind::Postgres | TargetKind::Mysql => {
+                let (name, query) = path.split_once('?').unwrap_or((path, ""));
+                if name.contains('#') || query.contains('#') {
+                    return Err(err("expected no #fragment"));
+                }
+                if kind == TargetKind::Postgres {
+                    target.db_tls = postgres_tls(query).map_err(|e| err(&e))?;
+                } else if !query.is_empty() {
+                    return Err(err(
+                        "expected no ?query, as in mysql://USER@HOST:PORT/DATABASE",
+                    ));
+                }
+                let name = name.trim_start_matches('/');
+                if name.contains('/') {
+                    return Err(err("expected at most a database name after the host"));
+                }
+                percent_decode(name, true).ok_or_else(|| err("expected valid %XX escapes"))?
+            }
+            TargetKind::Redis | TargetKind::Rediss => {
+                let db = path.trim_start_matches('/');
+                if !db.bytes().all(|b| b.is_ascii_digit()) || db.len() > 9 {
+                    return Err(err(
+                        "expected a database number or nothing after the host, as in redis://HOST:6379/0",
+                    ));
+                }
+                db.into()
+            }
             _ if path.is_empty() || path == "/" => String::new(),
             _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
         };
         Ok(target)
     }
+}
+
+/// Whether a postgres query string asks for TLS: `sslmode=require` (or `verify-ca`,
+/// `verify-full`; every TLS target is verified, `-k` turns that off). `disable`, `allow` and
+/// `prefer` stay in plain text. Other parameters (`connect_timeout`, `application_name`, ones
+/// that ORMs add) are left alone, so that an app's own `DATABASE_URL` can be checked as it is.
+fn postgres_tls(query: &str) -> Result<bool, String> {
+    let mut tls = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == "sslmode" {
+            tls = match value {
+                "disable" | "allow" | "prefer" => false,
+                "require" | "verify-ca" | "verify-full" => true,
+                _ => {
+                    return Err(
+                        "expected sslmode=disable, prefer, require, verify-ca or verify-full"
+                            .into(),
+                    );
+                }
+            };
+        }
+    }
+    Ok(tls)
 }
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
@@ -270,21 +396,36 @@ fn valid_host(host: &str) -> bool {
             || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes `%XX` escapes. `strict`: a bad escape or bytes that are not UTF-8 are `None` (a
+/// target); otherwise a bad escape stays as it is and bad UTF-8 is replaced (a gRPC message).
+pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten();
+        match hex
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None if strict && bytes[i] == b'%' => return None,
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).ok()
+    if strict {
+        String::from_utf8(out).ok()
+    } else {
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 /// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.
@@ -452,7 +593,82 @@ mod tests {
     }
 
     #[test]
-    fn userinfo_only_for_http() {
+    fn credentials_split_at_the_first_colon() {
+        assert_eq!(t("http://u:p:q@h/").credentials(), Some(("u", Some("p:q"))));
+        assert_eq!(t("http://u@h/").credentials(), Some(("u", None)));
+        assert_eq!(t("http://h/").credentials(), None);
+    }
+
+    #[test]
+    fn userinfo_only_for_http_and_databases() {
         bad("tcp://u:p@db:5432");
+        bad("memcached://u:p@cache");
+        for ok in [
+            "postgres://u:p@db",
+            "mysql://u:p@db",
+            "redis://:p@db",
+            "rediss://u:p@db",
+        ] {
+            let x = t(ok);
+            assert!(x.to_string().contains("***@db"), "{ok}");
+            assert!(!format!("{x:?}").contains(":p"), "{ok}");
+        }
+    }
+
+    #[test]
+    fn database_default_ports() {
+        assert_eq!(t("postgres://db").port(), 5432);
+        assert_eq!(t("postgresql://db").kind(), TargetKind::Postgres);
+        assert_eq!(t("mysql://db").port(), 3306);
+        assert_eq!(t("mariadb://db").kind(), TargetKind::Mysql);
+        assert_eq!(t("redis://db").port(), 6379);
+        assert_eq!(t("rediss://db").port(), 6379);
+        assert_eq!(t("memcached://db").port(), 11211);
+        assert_eq!(t("redis://db:6380").port(), 6380);
+    }
+
+    #[test]
+    fn database_login() {
+        assert_eq!(
+            t("postgres://app:s%3Acret@db").login(),
+            (Some("app"), Some("s:cret"))
+        );
+        assert_eq!(t("redis://:pw@db").login(), (None, Some("pw")));
+        assert_eq!(t("mysql://probe@db").login(), (Some("probe"), None));
+        assert_eq!(t("mysql://db").login(), (None, None));
+    }
+
+    #[test]
+    fn postgres_database_and_sslmode() {
+        let x = t("postgres://db/app?sslmode=require&application_name=x");
+        assert_eq!((x.path(), x.db_tls()), ("app", true));
+        let x = t("postgres://db/my%20db?sslmode=prefer");
+        assert_eq!((x.path(), x.db_tls()), ("my db", false));
+        assert_eq!(t("postgres://db").path(), "");
+        assert!(
+            bad("postgres://db/app?sslmode=maybe")
+                .to_string()
+                .contains("sslmode")
+        );
+        bad("postgres://db/a/b");
+    }
+
+    #[test]
+    fn mysql_database() {
+        assert_eq!(t("mysql://db:3307/app").path(), "app");
+        bad("mysql://db/app?ssl=true");
+    }
+
+    #[test]
+    fn redis_database_number() {
+        assert_eq!(t("redis://db/3").path(), "3");
+        assert_eq!(t("redis://db/").path(), "");
+        bad("redis://db/x");
+        bad("redis://db/1?x");
+    }
+
+    #[test]
+    fn memcached_rejects_path() {
+        bad("memcached://cache/x");
     }
 }

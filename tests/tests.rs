@@ -13,11 +13,13 @@ mod support;
 
 mod budget;
 mod cli;
+mod databases;
 mod embed;
 mod exec;
 mod file;
 mod grpc;
 mod hostile;
+mod hostile_db;
 mod http;
 mod install;
 mod tcp;

@@ -12,6 +12,7 @@
 //!   `HEALTHPROBE_REQUIRE_*` switch.
 
 mod cmd;
+pub mod db;
 pub mod grpc;
 pub mod hostile;
 pub mod json;

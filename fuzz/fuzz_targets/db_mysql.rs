@@ -1,0 +1,8 @@
+#![no_main]
+//! MySQL packets, greetings and ERR packets (issue 15): any bytes parse frame by frame or fail;
+//! never a panic, never a frame that claims more bytes than there are.
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    healthprobe::db_fuzzing::mysql(data);
+});

@@ -1,0 +1,93 @@
+//! Entry points for the fuzz targets in `fuzz/` (issue 15): each feeds arbitrary bytes to the
+//! reply parsers of one database kind, frame after frame, as the checks do. Not part of the
+//! API: hidden, and free to change.
+
+use crate::check::wire::Parsed;
+use crate::check::{memcached, mysql, postgres, redis};
+
+/// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
+/// and checks that each frame consumes at least one byte and no more than there are.
+fn frames<T>(mut data: &[u8], parse: impl Fn(&[u8]) -> Parsed<T>, mut each: impl FnMut(T)) {
+    while let Ok(Some((frame, used))) = parse(data) {
+        assert!(used > 0 && used <= data.len(), "a frame of {used} bytes");
+        each(frame);
+        data = &data[used..];
+    }
+}
+
+/// Backend messages, error fields, and (with `tls`) SCRAM server-first messages.
+pub fn postgres(data: &[u8]) {
+    let _ = postgres::parse_ssl_answer(data);
+    frames(data, postgres::parse_message, |m| match m.kind {
+        b'E' | b'N' => {
+            let e = postgres::parse_error(&m.body);
+            assert!(!e.message.contains('\n'));
+        }
+        #[cfg(feature = "tls")]
+        b'R' => {
+            if let Ok(text) = std::str::from_utf8(m.body.get(4..).unwrap_or_default()) {
+                let _ = postgres::parse_server_first(text, "nonce");
+            }
+        }
+        _ => {}
+    });
+}
+
+/// Packets, greetings and ERR packets.
+pub fn mysql(data: &[u8]) {
+    frames(data, mysql::parse_packet, |p| {
+        if let Ok(Ok(g)) = mysql::parse_first(&p.payload) {
+            assert!(g.scramble.len() <= p.payload.len());
+        }
+        let _ = mysql::parse_err(&p.payload);
+    });
+}
+
+/// RESP reply lines.
+pub fn redis(data: &[u8]) {
+    frames(data, redis::parse_reply, |_| {});
+}
+
+/// `version` reply lines.
+pub fn memcached(data: &[u8]) {
+    frames(data, memcached::parse_version, |_| {});
+}
+
+#[cfg(test)]
+mod tests {
+    /// A few thousand pseudo-random inputs around real replies, so that a plain `cargo test`
+    /// already runs what the fuzzers run.
+    #[test]
+    fn parsers_survive_mutated_replies() {
+        let seeds: [&[u8]; 6] = [
+            b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
+            b"E\0\0\0\x10SFATAL\0C57P03\0\0",
+            b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
+            b"\x06\0\0\x02\xff\x10\x04#28000",
+            b"+PONG\r\n-BUSY x\r\n",
+            b"VERSION 1.6.18\r\n",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..4000 {
+            let mut data = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(next() % 4) {
+                let at = (next() as usize) % (data.len() + 1);
+                match next() % 3 {
+                    0 if at < data.len() => data[at] = next() as u8,
+                    1 => data.insert(at, next() as u8),
+                    _ => data.truncate(at),
+                }
+            }
+            super::postgres(&data);
+            super::mysql(&data);
+            super::redis(&data);
+            super::memcached(&data);
+        }
+    }
+}

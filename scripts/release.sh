@@ -116,7 +116,10 @@ flags=(
     -C relocation-model=static
     -C target-feature=+crt-static
 )
-[ "$STABLE" = 1 ] || flags+=("${NIGHTLY_RUSTFLAGS[@]}" "$(nightly_remaps)")
+if [ "$STABLE" = 0 ]; then
+    mapfile -t nflags < <(nightly_flags "$TARGET_DIR/no-unwinder")
+    flags+=("${nflags[@]}")
+fi
 flags+=(
     "--remap-path-prefix=$ROOT=/build"
     "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"

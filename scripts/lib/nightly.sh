@@ -15,6 +15,9 @@ NIGHTLY=nightly-2026-05-20
 # changes nothing). Not `-C panic=immediate-abort`: that removes the panic hook, and a panic must
 # still exit 1 with one line (DESIGN.md), not end with a signal.
 NIGHTLY_RUSTFLAGS=(-C force-unwind-tables=no)
+# GNU ld's default -z separate-code starts code and read-only data on fresh pages: ~7 KB of
+# padding in a 1.6 MB file. The segments keep their permissions (R, R+X, RW).
+NIGHTLY_RUSTFLAGS+=(-C link-arg=-Wl,-z,noseparate-code)
 # The same as `-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size`, as
 # environment (cargo reads [unstable] keys from CARGO_UNSTABLE_*).
 NIGHTLY_ENV=(CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size)
@@ -48,13 +51,20 @@ nightly_target() {
     cp -p "$dsys/$sc"/* "$nsys/$sc/"
 }
 
-# nightly_remaps: the --remap-path-prefix flags for std's sources (std's panic locations embed
-# them): rust-src lives in the user's RUSTUP_HOME; it becomes /rustc/COMMIT, the path a prebuilt
-# std names.
-nightly_remaps() {
+# nightly_flags DIR: the rustflags of a release build, one a line: NIGHTLY_RUSTFLAGS, then
+# - the --remap-path-prefix for std's sources (std's panic locations embed them): rust-src lives
+#   in the user's RUSTUP_HOME; it becomes /rustc/COMMIT, the path a prebuilt std names;
+# - no libunwind: nothing unwinds (panic=abort, std included) and the panic hook prints no
+#   backtrace, but std's default hook, still linked, can capture one, and that links all of
+#   libunwind (~46 KB). `--cfg healthprobe_no_unwinder` makes src/main.rs define the two
+#   functions it calls (an empty backtrace), and an empty libunwind.a in DIR, searched before the
+#   toolchain's, answers the `-lunwind` of std's unwind crate.
+nightly_flags() {
     local sysroot hash
     sysroot="$(rustc "+$NIGHTLY" --print sysroot)"
     hash="$(rustc "+$NIGHTLY" -vV | sed -n 's/^commit-hash: //p')"
     sysroot="$(cd "$sysroot" && pwd -P)"
-    printf '%s\n' "--remap-path-prefix=$sysroot/lib/rustlib/src/rust=/rustc/$hash"
+    mkdir -p "$1" && rm -f "$1/libunwind.a" && ar rc "$1/libunwind.a"
+    printf '%s\n' "${NIGHTLY_RUSTFLAGS[@]}" "--remap-path-prefix=$sysroot/lib/rustlib/src/rust=/rustc/$hash" \
+        --cfg healthprobe_no_unwinder -L "native=$1"
 }

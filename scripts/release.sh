@@ -79,9 +79,11 @@ die() { say "$*"; exit 1; }
 . scripts/lib/musl.sh  # the working directory is the checkout
 # shellcheck source=scripts/lib/nightly.sh
 . scripts/lib/nightly.sh
+# TC: the toolchain of every cargo and rustc below (musl_toolchain readies the default one).
+TC=()
 if [ "$STABLE" = 0 ]; then
     nightly_toolchain
-    export RUSTUP_TOOLCHAIN="$NIGHTLY"
+    TC=("+$NIGHTLY")
     export "${NIGHTLY_ENV[@]}"
 fi
 if ! cargo auditable --version >/dev/null 2>&1; then
@@ -133,11 +135,11 @@ export CARGO_ENCODED_RUSTFLAGS
 unset RUSTFLAGS
 
 say "healthprobe $VERSION, commit ${COMMIT:0:12}, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
-say "rustc: $(rustc --version)${RUSTUP_TOOLCHAIN:+ ($RUSTUP_TOOLCHAIN, ${NIGHTLY_ENV[*]})}"
+say "rustc: $(rustc "${TC[@]}" --version)${TC[*]:+ (${TC[*]}, ${NIGHTLY_ENV[*]})}"
 say "rustflags: ${flags[*]}"
 
 rm -f "$OUT"/healthprobe-*-linux-musl "$OUT/SHA256SUMS"
-rustc -vV >"$OUT/TOOLCHAIN"
+rustc "${TC[@]}" -vV >"$OUT/TOOLCHAIN"
 mkdir -p "$OUT/licenses" "$OUT/context/dist/licenses"
 for f in LICENSE-MIT LICENSE-APACHE THIRD-PARTY-LICENSES.md; do
     [ -f "$f" ] && cp "$f" "$OUT/licenses/" && cp "$f" "$OUT/context/dist/licenses/"
@@ -165,14 +167,14 @@ for arch in "${ARCHES[@]}"; do
         if [ "$MEASURE" = 1 ] && [ "$arch" = amd64 ]; then
             t=$SECONDS
             say "plain build (for the size comparison): cargo build ${cargo_args[*]}"
-            cargo build "${cargo_args[@]}" >&2
+            cargo "${TC[@]}" build "${cargo_args[@]}" >&2
             plain_size="$(stat -c %s "$built")"
             say "plain build: $plain_size bytes ($((SECONDS - t)) s)"
         fi
 
         t=$SECONDS
         say "cargo auditable build ${cargo_args[*]}"
-        cargo auditable build "${cargo_args[@]}" >&2
+        cargo "${TC[@]}" auditable build "${cargo_args[@]}" >&2
         is_static "$built" || die "$built is not a static executable"
         cp "$built" "$OUT/$name"
         size="$(stat -c %s "$OUT/$name")"

@@ -84,7 +84,9 @@ fn parse_number(s: &str) -> Option<Decimal> {
         if b == b'.' {
             after_point = true;
         } else if !after_point || scale < 12 {
-            digits = digits.saturating_mul(10).saturating_add(u128::from(b - b'0'));
+            digits = digits
+                .saturating_mul(10)
+                .saturating_add(u128::from(b - b'0'));
             scale += u32::from(after_point);
         }
     }
@@ -96,7 +98,9 @@ fn bounded(picos: u128, input: &str) -> Result<Duration, ParseError> {
         return Err(ParseError::new("duration", input, "expected at most 24h"));
     }
     // Rounded to the nearest microsecond, halves up.
-    Ok(Duration::from_micros(((picos + 500_000) / 1_000_000) as u64))
+    Ok(Duration::from_micros(
+        ((picos + 500_000) / 1_000_000) as u64,
+    ))
 }
 
 /// Formats a duration the way it is written on the command line: `250ms`, `2s`, `1m30s`, and

@@ -15,9 +15,8 @@ NIGHTLY=nightly-2026-05-20
 # changes nothing). Not `-C panic=immediate-abort`: that removes the panic hook, and a panic must
 # still exit 1 with one line (DESIGN.md), not end with a signal.
 NIGHTLY_RUSTFLAGS=(-C force-unwind-tables=no)
-# GNU ld's default -z separate-code starts code and read-only data on fresh pages: ~7 KB of
-# padding in a 1.6 MB file. The segments keep their permissions (R, R+X, RW).
-NIGHTLY_RUSTFLAGS+=(-C link-arg=-Wl,-z,noseparate-code)
+# Not -z noseparate-code: it would save ~7 KB of page padding by mapping the read-only data
+# (ring's tables, webpki's roots) executable with the code.
 # The same as `-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size`, as
 # environment (cargo reads [unstable] keys from CARGO_UNSTABLE_*).
 NIGHTLY_ENV=(CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size)
@@ -43,7 +42,7 @@ nightly_target() {
     nsys="$(rustc "+$NIGHTLY" --print sysroot)"
     [ -f "$nsys/$sc/libc.a" ] && return 0
     say "adding rust target $1 to $NIGHTLY"
-    rustup target add "$1" --toolchain "$NIGHTLY" >&2 2>/dev/null && [ -f "$nsys/$sc/libc.a" ] && return 0
+    rustup target add "$1" --toolchain "$NIGHTLY" >/dev/null 2>&1 && [ -f "$nsys/$sc/libc.a" ] && return 0
     dsys="$(rustup run "$(rustup default | cut -d' ' -f1)" rustc --print sysroot)"
     [ -f "$dsys/$sc/libc.a" ] || { say "no $sc in $dsys either"; return 1; }
     say "$NIGHTLY has no rust-std for $1: using $dsys/$sc (musl's C runtime only)"

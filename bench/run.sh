@@ -617,7 +617,7 @@ fi
 # ---------------------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 [[ -n $cpu ]] || cpu=$(uname -m)
-HP_HOW="x86_64 musl static, the release set of scripts/release.sh ($(sed -n 1p "$REL/TOOLCHAIN" 2>/dev/null)), built by this run"
+HP_HOW="x86_64 musl static, the release set of scripts/release.sh ($(sed -n 1p "${REL:-/nonexistent}/TOOLCHAIN" 2>/dev/null)), built by this run"
 [[ -n "${HEALTHPROBE_BIN:-}" ]] && HP_HOW="HEALTHPROBE_BIN=$HEALTHPROBE_BIN"
 hp_version=$("$HP" --version 2>/dev/null | sed -n 1p || true)
 

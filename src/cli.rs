@@ -8,15 +8,16 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use argh::FromArgs;
+use argh::{FromArgValue, FromArgs};
 
 use crate::deadline::Deadline;
 use crate::duration::format_duration;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::expand::expand_env;
 use crate::net::IpFamily;
-use crate::probe::Probe;
-use crate::report::Report;
+use crate::probe::{DEFAULT_TIMEOUT, Probe};
+use crate::render;
+use crate::report::{CheckReport, Report};
 use crate::target::Target;
 use crate::{StatusList, parse_duration};
 
@@ -34,8 +35,8 @@ const GRACE: Duration = Duration::from_millis(150);
 /// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://.
 struct Args {
     /// deadline for the whole run, all targets together: 250ms, 2s, 1m30s or bare seconds (default 5s, or HEALTHPROBE_TIMEOUT)
-    #[argh(option, short = 't')]
-    timeout: Option<String>,
+    #[argh(option, short = 't', from_str_fn(duration))]
+    timeout: Option<Duration>,
 
     /// healthy when any target is (default: all must be)
     #[argh(switch)]
@@ -50,8 +51,8 @@ struct Args {
     verbose: bool,
 
     /// output format: text or json (one object on one line)
-    #[argh(option, default = "String::from(\"text\")")]
-    format: String,
+    #[argh(option, default = "Format::Text")]
+    format: Format,
 
     /// http method (default GET)
     #[argh(option, short = 'X')]
@@ -63,7 +64,7 @@ struct Args {
 
     /// accepted statuses: 200, 2xx, 200-204, 200,301-308 (default 200-399)
     #[argh(option)]
-    status: Option<String>,
+    status: Option<StatusList>,
 
     /// the body (first 64 KiB) contains this text
     #[argh(option)]
@@ -106,8 +107,8 @@ struct Args {
     server_name: Option<String>,
 
     /// fail when the server certificate expires within this many days
-    #[argh(option)]
-    cert_min_days: Option<String>,
+    #[argh(option, from_str_fn(days))]
+    cert_min_days: Option<u32>,
 
     /// tcp/tls/unix: send this text first (\r \n \t \\ escapes)
     #[argh(option)]
@@ -118,16 +119,16 @@ struct Args {
     expect: Option<String>,
 
     /// file: modified within this duration
-    #[argh(option)]
-    max_age: Option<String>,
+    #[argh(option, from_str_fn(duration))]
+    max_age: Option<Duration>,
 
     /// retry until healthy or this duration has passed; each attempt has --timeout
-    #[argh(option)]
-    wait: Option<String>,
+    #[argh(option, from_str_fn(duration))]
+    wait: Option<Duration>,
 
     /// between attempts under --wait (default 1s)
-    #[argh(option)]
-    interval: Option<String>,
+    #[argh(option, from_str_fn(duration), default = "Duration::from_secs(1)")]
+    interval: Duration,
 
     /// only IPv4
     #[argh(switch, short = '4')]
@@ -146,6 +147,34 @@ struct Args {
     targets: Vec<String>,
 }
 
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+impl FromArgValue for Format {
+    fn from_arg_value(value: &str) -> Result<Format, String> {
+        match value {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            _ => Err("expected text or json".into()),
+        }
+    }
+}
+
+fn duration(value: &str) -> Result<Duration, String> {
+    parse_duration(value).map_err(|e| e.to_string())
+}
+
+fn days(value: &str) -> Result<u32, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number of days".to_string())
+}
+
 /// What the command line asks for, validated before any I/O.
 struct Plan {
     probe: Probe,
@@ -156,6 +185,21 @@ struct Plan {
     verbose: bool,
     json: bool,
     command: Vec<OsString>,
+}
+
+/// Splits the arguments at the first `--`: ours before it, the command to exec after it
+/// (untouched by argh).
+fn split_command<S: AsRef<str>>(args: &[S]) -> (&[S], Vec<OsString>) {
+    match args.iter().position(|a| a.as_ref() == "--") {
+        Some(i) => (
+            &args[..i],
+            args[i + 1..]
+                .iter()
+                .map(|a| OsString::from(a.as_ref()))
+                .collect(),
+        ),
+        None => (args, Vec::new()),
+    }
 }
 
 /// Runs the `healthprobe` command line with the process's arguments and returns the exit code.
@@ -210,12 +254,8 @@ pub fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".into());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        let line = format!("healthprobe: internal error: {what}{at}").replace(['\n', '\r'], " ");
-        let _ = writeln!(std::io::stderr(), "{line}");
+        let at = info.location().map(|l| (l.file(), l.line()));
+        let _ = std::io::stderr().write_all(render::panic(&what, at).as_bytes());
         std::process::exit(i32::from(EXIT_UNHEALTHY));
     }));
 }
@@ -231,28 +271,20 @@ pub fn run(program: &str, args: Vec<OsString>) -> u8 {
         Ok(args) => args,
         Err(bad) => return usage_error(&format!("argument {bad:?} is not valid UTF-8")),
     };
-    // `-- COMMAND ARG...`: everything after the first `--` is the command, untouched by argh.
-    let (ours, command) = match args.iter().position(|a| a == "--") {
-        Some(i) => (
-            &args[..i],
-            args[i + 1..].iter().map(OsString::from).collect(),
-        ),
-        None => (&args[..], Vec::new()),
-    };
+    let (ours, command) = split_command(&args);
     let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
     let parsed = match Args::from_args(&[program], &ours) {
         Ok(parsed) => parsed,
         Err(early) => {
             if early.status.is_ok() {
-                print!("{}", early.output);
+                print!("{}", render::help(&early.output));
                 return EXIT_HEALTHY;
             }
-            let first = early.output.lines().next().unwrap_or("invalid arguments");
-            return usage_error(&format!("{first} (see --help)"));
+            return usage_error(&render::argh_error(&early.output));
         }
     };
     if parsed.version {
-        println!("healthprobe {}", crate::VERSION_LINE);
+        print!("{}", render::version());
         return EXIT_HEALTHY;
     }
     let plan = match plan(parsed, command) {
@@ -265,52 +297,39 @@ pub fn run(program: &str, args: Vec<OsString>) -> u8 {
 /// Parses and validates a command line without running any check: for the fuzzers.
 #[doc(hidden)]
 pub fn validate(args: &[&str]) -> Result<(), String> {
-    let (ours, command) = match args.iter().position(|a| *a == "--") {
-        Some(i) => (
-            &args[..i],
-            args[i + 1..].iter().map(OsString::from).collect(),
-        ),
-        None => (args, Vec::new()),
-    };
+    let (ours, command) = split_command(args);
     let parsed = Args::from_args(&["healthprobe"], ours).map_err(|e| e.output)?;
     plan(parsed, command).map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn usage_error(message: &str) -> u8 {
-    let _ = writeln!(std::io::stderr(), "healthprobe: {message}");
+    let _ = std::io::stderr().write_all(render::usage_error(message).as_bytes());
     EXIT_UNHEALTHY
 }
 
 fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
-    let duration =
-        |flag: &str, v: &str| parse_duration(v).map_err(|e| Error::usage(format!("{flag}: {e}")));
-    let timeout = match (
-        a.timeout,
-        std::env::var("HEALTHPROBE_TIMEOUT")
+    let env_timeout = || {
+        let t = std::env::var("HEALTHPROBE_TIMEOUT")
             .ok()
-            .filter(|v| !v.is_empty()),
-    ) {
-        (Some(t), _) => duration("--timeout", &t)?,
-        (None, Some(t)) => duration("HEALTHPROBE_TIMEOUT", &t)?,
-        (None, None) => crate::probe::DEFAULT_TIMEOUT,
+            .filter(|t| !t.is_empty())?;
+        Some(parse_duration(&t).map_err(|e| Error::usage(format!("HEALTHPROBE_TIMEOUT: {e}"))))
     };
-    if a.format != "text" && a.format != "json" {
-        return Err(Error::usage(format!(
-            "--format {:?}: expected text or json",
-            a.format
-        )));
-    }
-    if a.ipv4 && a.ipv6 {
-        return Err(Error::usage("-4 and -6 exclude each other"));
-    }
+    let timeout = match a.timeout {
+        Some(t) => t,
+        None => env_timeout().transpose()?.unwrap_or(DEFAULT_TIMEOUT),
+    };
+    let ip_family = match (a.ipv4, a.ipv6) {
+        (true, true) => return Err(Error::usage("-4 and -6 exclude each other")),
+        (true, false) => IpFamily::V4,
+        (false, true) => IpFamily::V6,
+        (false, false) => IpFamily::Any,
+    };
     let mut b = Probe::builder()
         .timeout(timeout)
         .any(a.any)
         .follow_redirects(!a.no_follow)
-        .tls_insecure(a.insecure);
-    if let Some(m) = a.method {
-        b = b.method(m);
-    }
+        .tls_insecure(a.insecure)
+        .ip_family(ip_family);
     for h in &a.header {
         let (name, value) = h.split_once(':').ok_or_else(|| {
             Error::usage(format!(
@@ -320,60 +339,26 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
         })?;
         b = b.header(name.trim(), expand_env(value.trim())?);
     }
-    if let Some(s) = a.status {
-        b = b.statuses(s.parse::<StatusList>()?);
+    // The other flags go straight into the probe's settings, which `build` validates.
+    let s = &mut b.s;
+    s.proxy = a.proxy.as_deref().map(expand_env).transpose()?;
+    if let Some(method) = a.method {
+        s.method = method;
     }
-    if let Some(t) = a.body_contains {
-        b = b.body_contains(t);
+    if let Some(statuses) = a.status {
+        s.statuses = statuses;
     }
-    if let Some(r) = a.body_matches {
-        b = b.body_matches(r);
-    }
-    if let Some(f) = a.bearer_file {
-        b = b.bearer_file(f);
-    }
-    if let Some(p) = a.proxy {
-        b = b.proxy(expand_env(&p)?);
-    }
-    if let Some(f) = a.ca_file {
-        b = b.tls_ca_file(f);
-    }
-    if let Some(f) = a.cert {
-        b = b.tls_cert(f);
-    }
-    if let Some(f) = a.key {
-        b = b.tls_key(f);
-    }
-    if let Some(n) = a.server_name {
-        b = b.tls_server_name(n);
-    }
-    if let Some(d) = a.cert_min_days {
-        let days = d.trim().parse::<u32>().map_err(|_| {
-            Error::usage(format!(
-                "--cert-min-days {d:?}: expected a whole number of days"
-            ))
-        })?;
-        b = b.tls_cert_min_days(days);
-    }
-    if let Some(s) = a.send {
-        b = b.send(s);
-    }
-    if let Some(e) = a.expect {
-        b = b.expect(e);
-    }
-    if let Some(m) = a.max_age {
-        b = b.max_age(duration("--max-age", &m)?);
-    }
-    if a.ipv4 {
-        b = b.ip_family(IpFamily::V4);
-    } else if a.ipv6 {
-        b = b.ip_family(IpFamily::V6);
-    }
-    let wait = a.wait.map(|w| duration("--wait", &w)).transpose()?;
-    let interval = match a.interval {
-        Some(i) => duration("--interval", &i)?,
-        None => Duration::from_secs(1),
-    };
+    s.body_contains = a.body_contains;
+    s.body_matches = a.body_matches;
+    s.bearer_file = a.bearer_file.map(Into::into);
+    s.tls.ca_file = a.ca_file.map(Into::into);
+    s.tls.cert = a.cert.map(Into::into);
+    s.tls.key = a.key.map(Into::into);
+    s.tls.server_name = a.server_name;
+    s.tls.cert_min_days = a.cert_min_days;
+    s.send = a.send;
+    s.expect = a.expect;
+    s.max_age = a.max_age;
     let raw_targets: Vec<String> = if a.targets.is_empty() {
         std::env::var("HEALTHPROBE_TARGETS")
             .unwrap_or_default()
@@ -395,11 +380,11 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     Ok(Plan {
         probe: b.build()?,
         targets,
-        wait,
-        interval,
+        wait: a.wait,
+        interval: a.interval,
         quiet: a.quiet,
         verbose: a.verbose,
-        json: a.format == "json",
+        json: a.format == Format::Json,
         command,
     })
 }
@@ -419,17 +404,19 @@ fn redact_header(h: &str) -> String {
 }
 
 fn execute(plan: Plan) -> u8 {
+    #[cfg(any(debug_assertions, feature = "test-panic"))]
+    let plan = arm_test_panic(plan);
     let timeout = plan.probe.timeout();
     let started = Instant::now();
     // The deadline is enforced a second time, from outside the checks: should anything block
     // past it (getaddrinfo has no timeout of its own), the process still ends, with a reason.
-    let overall = plan.wait.unwrap_or(Duration::ZERO) + timeout;
-    start_watchdog(overall + GRACE, &plan, timeout);
+    let overall = plan.wait.unwrap_or(Duration::ZERO).saturating_add(timeout);
+    start_watchdog(overall.saturating_add(GRACE), &plan, timeout);
 
     let report = loop {
         let report = plan
             .probe
-            .run_until(&plan.targets, Deadline::after(timeout));
+            .run_until(&plan.targets, &Deadline::after(timeout));
         let Some(wait) = plan.wait else { break report };
         if report.is_healthy() || started.elapsed() >= wait {
             break report;
@@ -437,13 +424,7 @@ fn execute(plan: Plan) -> u8 {
         if plan.verbose {
             let mut err = std::io::stderr().lock();
             for c in report.checks().iter().filter(|c| !c.is_healthy()) {
-                let _ = writeln!(
-                    err,
-                    "waiting   {}  {}  {}ms",
-                    c.target(),
-                    c.reason(),
-                    c.elapsed().as_millis()
-                );
+                let _ = err.write_all(render::waiting(c).as_bytes());
             }
         }
         let left = wait.saturating_sub(started.elapsed());
@@ -453,7 +434,7 @@ fn execute(plan: Plan) -> u8 {
     let healthy = report.is_healthy();
     if !(healthy && plan.quiet) {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(render(&report, plan.json, plan.verbose).as_bytes());
+        let _ = out.write_all(render::report(&report, plan.json, plan.verbose).as_bytes());
         let _ = out.flush();
     }
     if !healthy {
@@ -464,48 +445,34 @@ fn execute(plan: Plan) -> u8 {
         // fork. `exec` returns only on failure.
         use std::os::unix::process::CommandExt;
         let e = std::process::Command::new(program).args(args).exec();
-        let _ = writeln!(
-            std::io::stderr(),
-            "healthprobe: cannot run {}: {}",
-            program.to_string_lossy(),
-            crate::net::io_reason(&e)
-        );
+        let line = render::exec_failed(&program.to_string_lossy(), &crate::net::io_reason(&e));
+        let _ = std::io::stderr().write_all(line.as_bytes());
         return EXIT_UNHEALTHY;
     }
     EXIT_HEALTHY
 }
 
+/// The trigger of the panic contract's tests (tests/hostile.rs): with `HEALTHPROBE_TEST_PANIC`
+/// set, every check panics, on its own thread. Debug builds and the test-only `test-panic`
+/// feature have it; a release build without the feature does not contain it.
+#[cfg(any(debug_assertions, feature = "test-panic"))]
+fn arm_test_panic(mut plan: Plan) -> Plan {
+    if std::env::var_os("HEALTHPROBE_TEST_PANIC").is_some() {
+        plan.probe.panic_in_checks = true;
+    }
+    plan
+}
+
 fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
-    let targets: Vec<String> = plan.targets.iter().map(ToString::to_string).collect();
-    let json = plan.json;
+    let targets = plan.targets.clone();
+    let (json, any) = (plan.json, plan.probe.any());
     let spawned = std::thread::Builder::new()
         .stack_size(64 * 1024)
         .spawn(move || {
             let started = Instant::now();
             std::thread::sleep(after);
-            let reason = format!(
-                "timed out after {} (the check did not return)",
-                format_duration(timeout)
-            );
-            let ms = started.elapsed().as_millis();
-            let out = if json {
-                let items: Vec<String> = targets
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{{\"target\":{},\"healthy\":false,\"reason\":{},\"elapsed_ms\":{ms}}}",
-                            json_string(t),
-                            json_string(&reason)
-                        )
-                    })
-                    .collect();
-                format!("{{\"healthy\":false,\"targets\":[{}]}}\n", items.join(","))
-            } else {
-                targets
-                    .iter()
-                    .map(|t| format!("unhealthy {t}  {reason}  {ms}ms\n"))
-                    .collect()
-            };
+            let report = watchdog_report(&targets, timeout, started.elapsed(), any);
+            let out = render::report(&report, json, false);
             let mut stdout = std::io::stdout();
             let _ = stdout.write_all(out.as_bytes());
             let _ = stdout.flush();
@@ -515,79 +482,17 @@ fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {
     drop(spawned);
 }
 
-/// The report as printed: one line per target (text), or one JSON object on one line.
-fn render(report: &Report, json: bool, verbose: bool) -> String {
-    if json {
-        return render_json(report, verbose);
-    }
-    let mut out = String::new();
-    for c in report.checks() {
-        let word = if c.is_healthy() {
-            "healthy"
-        } else {
-            "unhealthy"
-        };
-        out.push_str(&format!(
-            "{word:<9} {}  {}  {}ms\n",
-            c.target(),
-            c.reason(),
-            c.elapsed().as_millis()
-        ));
-        if verbose {
-            for d in c.details() {
-                out.push_str(&format!("  {d}\n"));
-            }
-        }
-    }
-    out
-}
-
-fn render_json(report: &Report, verbose: bool) -> String {
-    let mut out = format!("{{\"healthy\":{},\"targets\":[", report.is_healthy());
-    for (i, c) in report.checks().iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!(
-            "{{\"target\":{},\"kind\":\"{}\",\"healthy\":{}",
-            json_string(c.target()),
-            c.kind().scheme(),
-            c.is_healthy()
-        ));
-        if let Some(s) = c.status() {
-            out.push_str(&format!(",\"status\":{s}"));
-        }
-        out.push_str(&format!(
-            ",\"reason\":{},\"elapsed_ms\":{}",
-            json_string(c.reason()),
-            c.elapsed().as_millis()
-        ));
-        if verbose {
-            let details: Vec<String> = c.details().iter().map(|d| json_string(d)).collect();
-            out.push_str(&format!(",\"details\":[{}]", details.join(",")));
-        }
-        out.push('}');
-    }
-    out.push_str("]}\n");
-    out
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// What the watchdog reports: every target timed out, its check never returned.
+fn watchdog_report(targets: &[Target], timeout: Duration, elapsed: Duration, any: bool) -> Report {
+    let reason = format!(
+        "timed out after {} (the check did not return)",
+        format_duration(timeout)
+    );
+    let checks = targets
+        .iter()
+        .map(|t| CheckReport::failed(t, Error::new(ErrorKind::Timeout, reason.as_str()), elapsed))
+        .collect();
+    Report::new(checks, any)
 }
 
 #[cfg(test)]
@@ -595,8 +500,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    fn watchdog_json_is_a_report_like_any_other() {
+        let targets = ["tcp://127.0.0.1:1".parse().unwrap()];
+        let report = watchdog_report(&targets, Duration::from_secs(2), Duration::ZERO, false);
+        assert_eq!(
+            render::report(&report, true, false),
+            "{\"healthy\":false,\"targets\":[{\"target\":\"tcp://127.0.0.1:1\",\"kind\":\"tcp\",\
+             \"healthy\":false,\"reason\":\"timed out after 2s (the check did not return)\",\
+             \"elapsed_ms\":0}]}\n"
+        );
+        assert_eq!(
+            render::report(&report, false, false),
+            "unhealthy tcp://127.0.0.1:1  timed out after 2s (the check did not return)  0ms\n"
+        );
     }
 
     #[test]
@@ -610,5 +526,12 @@ mod tests {
             redact_header("authorization: Bearer x"),
             "authorization: [redacted]"
         );
+    }
+
+    #[test]
+    fn command_after_double_dash() {
+        let (ours, command) = split_command(&["-t", "1s", "--", "/app", "--"]);
+        assert_eq!(ours, ["-t", "1s"]);
+        assert_eq!(command, ["/app", "--"]);
     }
 }

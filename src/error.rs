@@ -1,9 +1,6 @@
 //! The one error type of the crate, and the parse error for values given as text.
 
 use std::fmt;
-use std::time::Duration;
-
-use crate::duration::format_duration;
 
 /// Why a check failed or could not run.
 ///
@@ -13,6 +10,7 @@ use crate::duration::format_duration;
 #[derive(Debug, Clone)]
 pub struct Error {
     kind: ErrorKind,
+    phase: Option<Phase>,
     message: String,
 }
 
@@ -44,6 +42,7 @@ impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
         Error {
             kind,
+            phase: None,
             message: message.into(),
         }
     }
@@ -57,16 +56,20 @@ impl Error {
     }
 
     /// A timeout that names the phase it happened in, e.g.
-    /// `timed out after 2s while connecting`.
-    pub(crate) fn timeout(budget: Duration, phase: Phase) -> Error {
-        Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "timed out after {} {}",
-                format_duration(budget),
-                phase.describe()
-            ),
-        )
+    /// `timed out after 2s while connecting`. `budget` is the deadline as written (`2s`);
+    /// the deadline formats it.
+    pub(crate) fn timeout(budget: &str, phase: Phase) -> Error {
+        Error {
+            kind: ErrorKind::Timeout,
+            phase: Some(phase),
+            message: format!("timed out after {budget} {phase}"),
+        }
+    }
+
+    /// The same error with `text` added to its message (` (127.0.0.1:80)`, `: expected …`).
+    pub(crate) fn append(mut self, text: impl AsRef<str>) -> Error {
+        self.message.push_str(text.as_ref());
+        self
     }
 
     /// What kind of failure this is.
@@ -77,6 +80,11 @@ impl Error {
     /// Whether the deadline ran out.
     pub fn is_timeout(&self) -> bool {
         self.kind == ErrorKind::Timeout
+    }
+
+    /// The phase the deadline ran out in, for a timeout.
+    pub fn timeout_phase(&self) -> Option<Phase> {
+        self.phase
     }
 
     pub(crate) fn message(&self) -> &str {
@@ -98,22 +106,43 @@ impl From<ParseError> for Error {
     }
 }
 
-/// The phase of a check a deadline ran out in, as ureq names its `Timeout` phases.
+/// The phase of a check a deadline ran out in, as ureq names its `Timeout` phases. Its
+/// `Display` is the end of a timeout message: `while connecting`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+#[non_exhaustive]
+pub enum Phase {
+    /// Name resolution.
     Resolve,
+    /// Opening the connection.
     Connect,
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    /// The TLS handshake.
     Tls,
+    /// Sending the request (or `send` text).
     Request,
+    /// Waiting for the response head.
     Response,
+    /// Reading the response body.
     Body,
+    /// Waiting for the reply that `expect` looks for.
     Reply,
 }
 
 impl Phase {
-    fn describe(self) -> &'static str {
-        match self {
+    /// Every phase, in the order a check goes through them.
+    pub(crate) const ALL: [Phase; 7] = [
+        Phase::Resolve,
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Request,
+        Phase::Response,
+        Phase::Body,
+        Phase::Reply,
+    ];
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
             Phase::Resolve => "while resolving the host",
             Phase::Connect => "while connecting",
             Phase::Tls => "during the tls handshake",
@@ -121,7 +150,7 @@ impl Phase {
             Phase::Response => "while reading the response",
             Phase::Body => "while reading the body",
             Phase::Reply => "while waiting for the reply",
-        }
+        })
     }
 }
 
@@ -187,8 +216,9 @@ mod tests {
 
     #[test]
     fn timeout_names_phase() {
-        let e = Error::timeout(Duration::from_secs(2), Phase::Connect);
+        let e = Error::timeout("2s", Phase::Connect);
         assert_eq!(e.to_string(), "timed out after 2s while connecting");
         assert!(e.is_timeout());
+        assert_eq!(e.timeout_phase(), Some(Phase::Connect));
     }
 }

@@ -38,6 +38,9 @@
 //! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
+//! - `test-panic` (off; for tests only): the binary panics inside every check when
+//!   `HEALTHPROBE_TEST_PANIC` is set, so that a release-profile build can test the panic
+//!   contract. Debug builds have the trigger without it. Never enable it in a shipped binary.
 //!
 //! With `default-features = false` the library still checks `http://`, `tcp://`, `unix://`,
 //! `http+unix://` and `file://` targets; a target that needs a feature compiled out fails with
@@ -66,7 +69,10 @@ mod error;
 mod expand;
 mod net;
 mod probe;
+#[cfg(feature = "cli")]
+mod render;
 mod report;
+mod settings;
 mod status;
 mod target;
 #[cfg(feature = "tls")]
@@ -76,11 +82,11 @@ mod tls;
 pub mod cli;
 
 pub use duration::parse_duration;
-pub use error::{Error, ErrorKind, ParseError};
+pub use error::{Error, ErrorKind, ParseError, Phase};
 pub use expand::expand_env;
 pub use net::IpFamily;
 pub use probe::{DEFAULT_TIMEOUT, Probe, ProbeBuilder};
-pub use report::{CheckReport, Report};
+pub use report::{CheckReport, Detail, Report};
 pub use status::StatusList;
 pub use target::{Target, TargetKind};
 

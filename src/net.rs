@@ -72,7 +72,7 @@ pub(crate) fn resolve(
 }
 
 fn lookup(host: &str, port: u16, deadline: &Deadline) -> Result<Vec<SocketAddr>, Error> {
-    let left = deadline.left(Phase::Resolve)?;
+    let left = deadline.enter(Phase::Resolve)?;
     let (tx, rx) = mpsc::sync_channel(1);
     let name = format!("{host}:{port}");
     // The thread is left behind if the lookup outlives the deadline; the process exits soon
@@ -94,7 +94,7 @@ fn lookup(host: &str, port: u16, deadline: &Deadline) -> Result<Vec<SocketAddr>,
             ErrorKind::Resolve,
             format!("could not resolve {host}: {}", io_reason(&e)),
         )),
-        Err(_) => Err(deadline.expired(Phase::Resolve)),
+        Err(_) => Err(deadline.expired()),
     }
 }
 
@@ -106,7 +106,7 @@ pub(crate) fn connect(
 ) -> Result<(TcpStream, SocketAddr), Error> {
     let mut last: Option<Error> = None;
     for (i, addr) in addrs.iter().enumerate() {
-        let left = match deadline.left(Phase::Connect) {
+        let left = match deadline.enter(Phase::Connect) {
             Ok(left) => left,
             Err(e) => return Err(last.unwrap_or(e)),
         };
@@ -123,10 +123,7 @@ pub(crate) fn connect(
             Err(e)
                 if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
             {
-                last = Some(Error::new(
-                    ErrorKind::Timeout,
-                    format!("{} ({addr})", deadline.expired(Phase::Connect)),
-                ));
+                last = Some(deadline.expired().append(format!(" ({addr})")));
             }
             Err(e) => {
                 last = Some(Error::new(
@@ -137,6 +134,31 @@ pub(crate) fn connect(
         }
     }
     Err(last.unwrap_or_else(|| Error::new(ErrorKind::Connect, "no address to connect to")))
+}
+
+/// Resolves `host` and connects to the first of its addresses that accepts, within the
+/// deadline: what every TCP check starts with.
+pub(crate) fn connect_host(
+    host: &str,
+    port: u16,
+    family: IpFamily,
+    deadline: &Deadline,
+) -> Result<(TcpStream, SocketAddr), Error> {
+    connect(&resolve(host, port, family, deadline)?, deadline)
+}
+
+/// A host as written in a URL authority: an IPv6 literal in brackets (`[::1]`).
+pub(crate) fn bracketed(host: &str) -> std::borrow::Cow<'_, str> {
+    if host.contains(':') {
+        format!("[{host}]").into()
+    } else {
+        host.into()
+    }
+}
+
+/// `host:port`, with an IPv6 literal in brackets (`[::1]:80`).
+pub(crate) fn host_port(host: &str, port: u16) -> String {
+    format!("{}:{port}", bracketed(host))
 }
 
 /// An I/O error as a short lowercase reason: `connection refused`, not

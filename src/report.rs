@@ -1,8 +1,9 @@
-//! What a run found: one [`CheckReport`] per target, and the verdict.
+//! What a run found: one [`CheckReport`] per target, and the verdict; and the [`Outcome`] that
+//! each check returns, with its [`Detail`]s as data.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::check::Seen;
 use crate::error::Error;
 use crate::target::{Target, TargetKind};
 
@@ -37,36 +38,168 @@ impl Report {
     }
 }
 
+/// What one check returns, whole: the verdict (a short line saying what was seen, or the
+/// error), the HTTP status when one was read, and the facts for a verbose listing.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub verdict: Result<String, Error>,
+    pub status: Option<u16>,
+    pub details: Vec<Detail>,
+}
+
+impl Default for Outcome {
+    fn default() -> Outcome {
+        Outcome {
+            verdict: Ok(String::new()),
+            status: None,
+            details: Vec::new(),
+        }
+    }
+}
+
+impl Outcome {
+    /// An outcome with no status and no details.
+    pub fn of(verdict: Result<String, Error>) -> Outcome {
+        Outcome {
+            verdict,
+            ..Outcome::default()
+        }
+    }
+
+    /// This outcome, with `verdict` as its verdict: a check collects details as it goes, then
+    /// closes the outcome with what its steps returned.
+    pub fn with(mut self, verdict: Result<String, Error>) -> Outcome {
+        self.verdict = verdict;
+        self
+    }
+
+    /// Adds a fact for the verbose listing.
+    pub fn push(&mut self, detail: Detail) {
+        self.details.push(detail);
+    }
+}
+
+/// A fact a check saw on the way, for a verbose listing (`-v`). Its `Display` is the line shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Detail {
+    /// A connection opened, to a socket address or a Unix socket path, this long into the run.
+    Connected {
+        /// `127.0.0.1:8080`, or the socket path.
+        addr: String,
+        /// Time since the run started.
+        at: Duration,
+    },
+    /// A TLS handshake completed.
+    Tls {
+        /// `1.3` or `1.2`.
+        version: &'static str,
+        /// The ALPN protocol the server chose.
+        alpn: Option<String>,
+        /// The leaf certificate's expiry date, `YYYY-MM-DD`.
+        valid_until: Option<String>,
+    },
+    /// An HTTP response head arrived.
+    Response {
+        /// `HTTP/1.1`.
+        version: String,
+        /// The status code.
+        status: u16,
+        /// Its canonical reason phrase, if it has one.
+        reason: Option<&'static str>,
+        /// Time since the run started.
+        at: Duration,
+    },
+    /// A response header (secrets already redacted, long values shortened).
+    Header {
+        /// The header name, lowercase.
+        name: String,
+        /// The value as shown.
+        value: String,
+    },
+    /// A same-host redirect followed, to this path.
+    Redirect {
+        /// The path (shortened).
+        to: String,
+    },
+    /// A redirect to another host, not followed.
+    RedirectNotFollowed {
+        /// The other host (shortened).
+        host: String,
+    },
+}
+
+impl Detail {
+    /// A connection opened to `addr` (a socket address or a Unix socket path), `at` into the run.
+    pub(crate) fn connected(addr: impl fmt::Display, at: Duration) -> Detail {
+        Detail::Connected {
+            addr: addr.to_string(),
+            at,
+        }
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Detail::Connected { addr, at } => {
+                write!(f, "connected to {addr} at {}ms", at.as_millis())
+            }
+            Detail::Tls {
+                version,
+                alpn,
+                valid_until,
+            } => {
+                write!(f, "tls {version}")?;
+                if let Some(alpn) = alpn {
+                    write!(f, ", alpn {alpn}")?;
+                }
+                if let Some(date) = valid_until {
+                    write!(f, ", certificate valid until {date}")?;
+                }
+                Ok(())
+            }
+            Detail::Response {
+                version,
+                status,
+                reason,
+                at,
+            } => write!(
+                f,
+                "< {version} {status} {} (at {}ms)",
+                reason.unwrap_or("<unknown status code>"),
+                at.as_millis()
+            ),
+            Detail::Header { name, value } => write!(f, "< {name}: {value}"),
+            Detail::Redirect { to } => write!(f, "following redirect to {to}"),
+            Detail::RedirectNotFollowed { host } => {
+                write!(f, "redirect to another host ({host}) not followed")
+            }
+        }
+    }
+}
+
 /// The result of checking one target.
 #[derive(Debug, Clone)]
 pub struct CheckReport {
     target: String,
     kind: TargetKind,
-    outcome: Result<String, Error>,
-    status: Option<u16>,
-    notes: Vec<String>,
+    outcome: Outcome,
     elapsed: Duration,
 }
 
 impl CheckReport {
-    pub(crate) fn new(
-        target: &Target,
-        outcome: Result<String, Error>,
-        seen: Seen,
-        elapsed: Duration,
-    ) -> CheckReport {
+    pub(crate) fn new(target: &Target, outcome: Outcome, elapsed: Duration) -> CheckReport {
         CheckReport {
             target: target.to_string(),
             kind: target.kind(),
             outcome,
-            status: seen.status,
-            notes: seen.notes,
             elapsed,
         }
     }
 
     pub(crate) fn failed(target: &Target, error: Error, elapsed: Duration) -> CheckReport {
-        CheckReport::new(target, Err(error), Seen::default(), elapsed)
+        CheckReport::new(target, Outcome::of(Err(error)), elapsed)
     }
 
     /// The target, with any userinfo replaced by `***`.
@@ -81,18 +214,18 @@ impl CheckReport {
 
     /// Whether the target is healthy.
     pub fn is_healthy(&self) -> bool {
-        self.outcome.is_ok()
+        self.outcome.verdict.is_ok()
     }
 
     /// The final HTTP status, when an HTTP response was read (healthy or not).
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.outcome.status
     }
 
     /// One short line: what was seen when healthy (`200 OK`, `connected to 127.0.0.1:5432`),
     /// else why not (`status 503, expected 200-399`).
     pub fn reason(&self) -> &str {
-        match &self.outcome {
+        match &self.outcome.verdict {
             Ok(detail) => detail,
             Err(e) => e.message(),
         }
@@ -100,7 +233,7 @@ impl CheckReport {
 
     /// Why the target is unhealthy, if it is.
     pub fn error(&self) -> Option<&Error> {
-        self.outcome.as_ref().err()
+        self.outcome.verdict.as_ref().err()
     }
 
     /// How long the check took.
@@ -109,8 +242,34 @@ impl CheckReport {
     }
 
     /// Extra facts for a verbose listing: the address connected to, the TLS version, the
-    /// response status line and headers (credentials redacted).
-    pub fn details(&self) -> &[String] {
-        &self.notes
+    /// response status line and headers (credentials redacted). Each one's `Display` is the
+    /// line `-v` shows.
+    pub fn details(&self) -> &[Detail] {
+        &self.outcome.details
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connected_reads_as_before() {
+        let d = Detail::Connected {
+            addr: "127.0.0.1:80".into(),
+            at: Duration::from_millis(3),
+        };
+        assert_eq!(d.to_string(), "connected to 127.0.0.1:80 at 3ms");
+    }
+
+    #[test]
+    fn response_line_has_reason() {
+        let d = Detail::Response {
+            version: "HTTP/1.1".into(),
+            status: 200,
+            reason: Some("OK"),
+            at: Duration::from_millis(5),
+        };
+        assert_eq!(d.to_string(), "< HTTP/1.1 200 OK (at 5ms)");
     }
 }

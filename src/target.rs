@@ -68,6 +68,11 @@ impl TargetKind {
         )
     }
 
+    /// Whether a target of this kind may carry `user:password@` (HTTP sends it as Basic auth).
+    fn takes_userinfo(self) -> bool {
+        self.is_http()
+    }
+
     fn default_port(self) -> Option<u16> {
         match self {
             TargetKind::Http => Some(80),
@@ -134,6 +139,16 @@ impl Target {
     pub(crate) fn userinfo(&self) -> Option<&str> {
         self.userinfo.as_deref()
     }
+
+    /// The user and the password (if any) from the URL's `user[:password]@`.
+    #[allow(dead_code)] // For the check kinds that log in (database protocols).
+    pub(crate) fn credentials(&self) -> Option<(&str, Option<&str>)> {
+        let userinfo = self.userinfo.as_deref()?;
+        Some(match userinfo.split_once(':') {
+            Some((user, password)) => (user, Some(password)),
+            None => (userinfo, None),
+        })
+    }
 }
 
 impl FromStr for Target {
@@ -167,13 +182,13 @@ impl FromStr for Target {
                     ));
                 }
                 target.path =
-                    percent_decode(rest).ok_or_else(|| err("expected valid %XX escapes"))?;
+                    percent_decode(rest, true).ok_or_else(|| err("expected valid %XX escapes"))?;
                 return Ok(target);
             }
             TargetKind::HttpUnix => {
                 let (socket, path) = split_path(rest);
-                let socket =
-                    percent_decode(socket).ok_or_else(|| err("expected valid %XX escapes"))?;
+                let socket = percent_decode(socket, true)
+                    .ok_or_else(|| err("expected valid %XX escapes"))?;
                 if !socket.starts_with('/') {
                     return Err(err(
                         "expected a percent-encoded absolute socket path, as in http+unix://%2Frun%2Fapp.sock/health",
@@ -192,9 +207,10 @@ impl FromStr for Target {
 
         let (authority, path) = split_path(rest);
         let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, host_port)) if kind.is_http() => {
+            Some((userinfo, host_port)) if kind.takes_userinfo() => {
                 target.userinfo = Some(
-                    percent_decode(userinfo).ok_or_else(|| err("expected valid %XX escapes"))?,
+                    percent_decode(userinfo, true)
+                        .ok_or_else(|| err("expected valid %XX escapes"))?,
                 );
                 host_port
             }
@@ -270,21 +286,36 @@ fn valid_host(host: &str) -> bool {
             || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'))
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Decodes `%XX` escapes. `strict`: a bad escape or bytes that are not UTF-8 are `None` (a
+/// target); otherwise a bad escape stays as it is and bad UTF-8 is replaced (a gRPC message).
+pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten();
+        match hex
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None if strict && bytes[i] == b'%' => return None,
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
         }
     }
-    String::from_utf8(out).ok()
+    if strict {
+        String::from_utf8(out).ok()
+    } else {
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
 }
 
 /// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.
@@ -449,6 +480,13 @@ mod tests {
     fn parse_error_redacts_userinfo() {
         let e = bad("http://user:s3cret@127.0.0.1:99999/");
         assert!(!e.to_string().contains("s3cret"));
+    }
+
+    #[test]
+    fn credentials_split_at_the_first_colon() {
+        assert_eq!(t("http://u:p:q@h/").credentials(), Some(("u", Some("p:q"))));
+        assert_eq!(t("http://u@h/").credentials(), Some(("u", None)));
+        assert_eq!(t("http://h/").credentials(), None);
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! The one TLS configuration of a probe: trust (bundled roots, `--ca-file`, `SSL_CERT_FILE`),
+//! The one TLS configuration of a probe: trust (bundled roots, `tls_ca_file`, `SSL_CERT_FILE`),
 //! client certificate, verification switch, and the name verified. Built once, then shared by
 //! `https://`, `tls://` and `grpcs://` checks, each adding its ALPN protocol.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -14,17 +14,63 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
+use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
+use crate::report::Detail;
+use crate::settings::{Settings, TlsSettings};
 
-/// TLS settings as given by the user; turned into a rustls config once, when a check needs it.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TlsSettings {
-    pub insecure: bool,
-    pub ca_file: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    pub server_name: Option<String>,
-    pub cert_min_days: Option<u32>,
+/// Which ALPN a TLS connection offers; each gets its own config, built once per probe.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TlsUse {
+    /// `https://`: ALPN `http/1.1`.
+    Https,
+    /// `tls://`: no ALPN.
+    Plain,
+    /// `grpcs://`: ALPN `h2`.
+    #[cfg(feature = "grpc")]
+    Grpc,
+}
+
+/// A probe's rustls configs, one per [`TlsUse`], each built from the settings when a check
+/// first needs it (a bad CA file fails that check, before its socket opens) and then shared.
+#[derive(Debug, Default)]
+pub(crate) struct TlsConfigs {
+    https: OnceLock<Result<Arc<ClientConfig>, Error>>,
+    plain: OnceLock<Result<Arc<ClientConfig>, Error>>,
+    #[cfg(feature = "grpc")]
+    grpc: OnceLock<Result<Arc<ClientConfig>, Error>>,
+}
+
+impl TlsConfigs {
+    pub(crate) fn get(
+        &self,
+        settings: &TlsSettings,
+        usage: TlsUse,
+    ) -> Result<Arc<ClientConfig>, Error> {
+        let (cell, alpn): (_, &[&[u8]]) = match usage {
+            TlsUse::Https => (&self.https, &[b"http/1.1"]),
+            TlsUse::Plain => (&self.plain, &[]),
+            #[cfg(feature = "grpc")]
+            TlsUse::Grpc => (&self.grpc, &[b"h2"]),
+        };
+        cell.get_or_init(|| build(settings, alpn)).clone()
+    }
+}
+
+/// The name sent as SNI and verified: the `tls_server_name` setting, else a `Host` header, else
+/// the target's host.
+pub(crate) fn name_for(settings: &Settings, host: &str) -> String {
+    if let Some(name) = &settings.tls.server_name {
+        return name.clone();
+    }
+    match settings
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+    {
+        Some((_, v)) => v.clone(),
+        None => host.to_string(),
+    }
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -33,7 +79,7 @@ fn provider() -> Arc<CryptoProvider> {
 
 /// Builds the client config for one ALPN protocol list (`http/1.1` for https, `h2` for grpcs,
 /// none for `tls://`).
-pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Error> {
+fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Error> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
@@ -48,27 +94,28 @@ pub(crate) fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<Client
     };
     let mut config = match (&settings.cert, &settings.key) {
         (Some(cert), Some(key)) => {
-            let chain = read_certs(cert, "--cert")?;
-            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, "--key", e))?;
+            let chain = read_certs(cert, "tls_cert")?;
+            let key =
+                PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, "tls_key", e))?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
                 Error::usage(format!(
-                    "--cert and --key do not make a client certificate: {e}"
+                    "tls_cert and tls_key do not make a client certificate: {e}"
                 ))
             })?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err(Error::usage("--cert and --key go together")),
+        _ => return Err(Error::usage("tls_cert and tls_key go together")),
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
 
-/// The trust store, by precedence: `--ca-file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
+/// The trust store, by precedence: `tls_ca_file`, then `SSL_CERT_FILE`, then `SSL_CERT_DIR`
 /// (distroless images set these to their CA bundle), then the bundled Mozilla roots.
 fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();
     if let Some(path) = &settings.ca_file {
-        add_pem_file(&mut store, path, "--ca-file")?;
+        add_pem_file(&mut store, path, "tls_ca_file")?;
         return Ok(store);
     }
     if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
@@ -148,8 +195,8 @@ fn file_error(path: &std::path::Path, what: &str, e: &std::io::Error) -> Error {
     )
 }
 
-/// The name sent as SNI and verified: `--server-name`, else a `Host` header, else the target's
-/// host. IP addresses verify against the certificate's IP SANs.
+/// `name` (see [`name_for`]) as rustls wants it: without brackets or port. IP addresses verify
+/// against the certificate's IP SANs.
 pub(crate) fn server_name(name: &str) -> Result<ServerName<'static>, Error> {
     let bare = name.trim_start_matches('[').trim_end_matches(']');
     // A Host header may carry a port.
@@ -170,7 +217,7 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::UnknownIssuer => {
                 format!(
-                    "certificate for {name} is signed by an unknown issuer (trust its CA with --ca-file)"
+                    "certificate for {name} is signed by an unknown issuer (trust its CA with tls_ca_file)"
                 )
             }
             CertificateError::ExpiredContext { not_after, .. } => {
@@ -203,11 +250,15 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
                 format!("certificate for {name} is not for server authentication")
             }
             // `openssl req -x509` makes a self-signed certificate with CA:TRUE; webpki will
-            // not accept a CA certificate as the server's own.
+            // not accept a CA certificate as the server's own. rustls passes webpki's
+            // `Error::CaUsedAsEndEntity` on inside `CertificateError::Other`, and its type is
+            // rustls-webpki's, which this crate does not depend on (a dependency only to name
+            // one variant): its Debug name is the one handle. Guarded by the test
+            // `self_signed_ca_certificate_as_server_certificate_is_explained` (tests/tls.rs).
             CertificateError::Other(e) if format!("{e:?}").contains("CaUsedAsEndEntity") => {
                 format!(
                     "certificate for {name} is a CA certificate (CA:TRUE) used as the server's own; \
-                 serve a leaf certificate issued by that CA, or skip verification with -k"
+                 serve a leaf certificate issued by that CA, or skip verification with tls_insecure"
                 )
             }
             CertificateError::Other(e) => format!("certificate for {name} was rejected: {e}"),
@@ -253,7 +304,7 @@ fn alert_name(alert: rustls::AlertDescription) -> String {
     out
 }
 
-/// Checks `--cert-min-days` against the server's leaf certificate.
+/// Checks `tls_cert_min_days` against the server's leaf certificate.
 pub(crate) fn check_min_days(
     leaf: &CertificateDer<'_>,
     min_days: u32,
@@ -359,7 +410,7 @@ pub(crate) fn format_date(secs: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// `--insecure`: accepts any certificate, still checks the handshake signatures.
+/// `tls_insecure`: accepts any certificate, still checks the handshake signatures.
 #[derive(Debug)]
 struct NoVerifier(WebPkiSupportedAlgorithms);
 
@@ -403,7 +454,7 @@ pub(crate) fn handshake(
     conn: &mut rustls::ClientConnection,
     io: &mut (impl std::io::Read + std::io::Write),
     name: &str,
-    deadline: &crate::deadline::Deadline,
+    deadline: &Deadline,
 ) -> Result<(), Error> {
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(io) {
@@ -427,11 +478,7 @@ pub(crate) fn handshake(
 
 /// An I/O error met during or after a handshake: a rustls error inside it is described; a
 /// timeout names the phase.
-pub(crate) fn io_error(
-    e: &std::io::Error,
-    name: &str,
-    deadline: &crate::deadline::Deadline,
-) -> Error {
+pub(crate) fn io_error(e: &std::io::Error, name: &str, deadline: &Deadline) -> Error {
     if let Some(tls) = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -444,12 +491,10 @@ pub(crate) fn io_error(
         .and_then(|inner| inner.downcast_ref::<ureq::Error>())
         .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
     if ureq_timeout {
-        return deadline.expired(crate::error::Phase::Tls);
+        return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-            deadline.expired(crate::error::Phase::Tls)
-        }
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof
         | std::io::ErrorKind::ConnectionReset
         | std::io::ErrorKind::ConnectionAborted
@@ -464,26 +509,24 @@ pub(crate) fn io_error(
     }
 }
 
-/// After the handshake: `--cert-min-days`, and what `-v` shows.
+/// After the handshake: `tls_cert_min_days`, and the [`Detail`] a verbose listing shows.
 pub(crate) fn after_handshake(
     conn: &rustls::ClientConnection,
-    settings: &TlsSettings,
+    cert_min_days: Option<u32>,
     name: &str,
-    notes: &mut Vec<String>,
+    details: &mut Vec<Detail>,
 ) -> Result<(), Error> {
     let leaf = conn.peer_certificates().and_then(|c| c.first());
     if let Some(version) = conn.protocol_version() {
-        let alpn = conn
-            .alpn_protocol()
-            .map(|p| format!(", alpn {}", String::from_utf8_lossy(p)))
-            .unwrap_or_default();
-        let expiry = leaf
-            .and_then(|l| not_after(l))
-            .map(|t| format!(", certificate valid until {}", format_date(t)))
-            .unwrap_or_default();
-        notes.push(format!("tls {}{alpn}{expiry}", version_name(version)));
+        details.push(Detail::Tls {
+            version: version_name(version),
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            valid_until: leaf.and_then(|l| not_after(l)).map(format_date),
+        });
     }
-    if let Some(days) = settings.cert_min_days {
+    if let Some(days) = cert_min_days {
         let leaf =
             leaf.ok_or_else(|| Error::new(ErrorKind::Tls, "the server sent no certificate"))?;
         check_min_days(leaf, days, name)?;

@@ -1,14 +1,19 @@
-//! `file:///PATH`: the file exists; with `--max-age`, it was modified within that time
+//! `file:///PATH`: the file exists; with `max_age`, it was modified within that time
 //! (heartbeat files of workers that listen on no port).
 
 use std::time::SystemTime;
 
+use crate::check::shared::Ctx;
 use crate::duration::format_duration;
 use crate::error::{Error, ErrorKind};
-use crate::probe::Probe;
+use crate::report::Outcome;
 use crate::target::Target;
 
-pub(crate) fn check(probe: &Probe, target: &Target) -> Result<String, Error> {
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    Outcome::of(verdict(ctx.settings.max_age, target))
+}
+
+fn verdict(max_age: Option<std::time::Duration>, target: &Target) -> Result<String, Error> {
     let path = target.path();
     let meta = std::fs::metadata(path).map_err(|e| {
         let why = match e.kind() {
@@ -24,7 +29,7 @@ pub(crate) fn check(probe: &Probe, target: &Target) -> Result<String, Error> {
         .modified()
         .ok()
         .map(|m| SystemTime::now().duration_since(m).unwrap_or_default());
-    match (probe.s.max_age, age) {
+    match (max_age, age) {
         (Some(max), Some(age)) if age > max => Err(Error::unhealthy(format!(
             "stale: modified {} ago, expected within {}",
             format_duration(round_secs(age)),

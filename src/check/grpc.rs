@@ -6,45 +6,45 @@
 //! decoded by hand (one optional string out, one enum in): prost and its derive would cost more
 //! bytes in the binary than these twenty lines.
 
-use std::cell::Cell;
 use std::net::TcpStream;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use ureq::http;
 
-use crate::check::{READ_LIMIT, Seen, shorten};
+use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, shorten};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
-use crate::probe::Probe;
-use crate::target::{Target, TargetKind};
+use crate::report::{Detail, Outcome};
+use crate::target::{Target, TargetKind, percent_decode};
 
 const PATH: &str = "/grpc.health.v1.Health/Check";
-const USER_AGENT: &str = concat!("healthprobe/", env!("CARGO_PKG_VERSION"));
 
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = steps(ctx, target, &mut details);
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
+}
+
+fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+    let deadline = ctx.deadline;
     let tls = target.kind() == TargetKind::Grpcs;
     #[cfg(not(feature = "tls"))]
     if tls {
-        return Err(crate::check::unsupported(target, "tls"));
+        return Err(crate::check::shared::unsupported(target, "tls"));
     }
-    // A bad --ca-file or client key fails before a socket opens (the config is cached).
+    // A bad CA file or client key fails before a socket opens (the config is cached).
     #[cfg(feature = "tls")]
     if tls {
-        probe.tls_config(crate::probe::TlsUse::Grpc)?;
+        ctx.tls_config(crate::tls::TlsUse::Grpc)?;
     }
-    let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
-    let (stream, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!(
-        "connected to {addr} at {}ms",
-        deadline.elapsed().as_millis()
-    ));
+    let (stream, addr) = ctx.connect(target.host(), target.port())?;
+    details.push(ctx.connected(addr));
     stream.set_nonblocking(true).map_err(|e| {
         Error::new(
             ErrorKind::Connect,
@@ -61,17 +61,12 @@ pub(crate) fn check(
                 format!("cannot start the grpc runtime: {}", net::io_reason(&e)),
             )
         })?;
-    let left = deadline.left(Phase::Tls)?;
-    let phase = Cell::new(if tls { Phase::Tls } else { Phase::Request });
+    let left = deadline.enter(Phase::Tls)?;
+    deadline.set_phase(if tls { Phase::Tls } else { Phase::Request });
     let outcome = runtime.block_on(async {
-        match tokio::time::timeout(
-            left,
-            call(probe, target, stream, tls, deadline, &phase, seen),
-        )
-        .await
-        {
+        match tokio::time::timeout(left, call(ctx, target, stream, tls, details)).await {
             Ok(outcome) => outcome,
-            Err(_) => Err(deadline.expired(phase.get())),
+            Err(_) => Err(deadline.expired()),
         }
     });
     // Do not wait for the connection task or a parked resolver: the verdict is in.
@@ -81,14 +76,13 @@ pub(crate) fn check(
 
 #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
 async fn call(
-    probe: &Probe,
+    ctx: &Ctx<'_>,
     target: &Target,
     stream: TcpStream,
     tls: bool,
-    deadline: &Deadline,
-    phase: &Cell<Phase>,
-    seen: &mut Seen,
+    details: &mut Vec<Detail>,
 ) -> Result<String, Error> {
+    let deadline = ctx.deadline;
     let stream = tokio::net::TcpStream::from_std(stream).map_err(|e| {
         Error::new(
             ErrorKind::Connect,
@@ -97,15 +91,15 @@ async fn call(
     })?;
     #[cfg(feature = "tls")]
     if tls {
-        let name = probe.tls_name(target.host());
-        let config = probe.tls_config(crate::probe::TlsUse::Grpc)?;
+        let name = ctx.tls_name(target.host());
+        let config = ctx.tls_config(crate::tls::TlsUse::Grpc)?;
         let server_name = crate::tls::server_name(&name)?;
         let stream = tokio_rustls::TlsConnector::from(config)
             .connect(server_name, stream)
             .await
             .map_err(|e| crate::tls::io_error(&e, &name, deadline))?;
         let (_, conn) = stream.get_ref();
-        crate::tls::after_handshake(conn, &probe.s.tls, &name, &mut seen.notes)?;
+        crate::tls::after_handshake(conn, ctx.settings.tls.cert_min_days, &name, details)?;
         if let Some(alpn) = conn.alpn_protocol().filter(|p| *p != b"h2") {
             return Err(Error::new(
                 ErrorKind::Protocol,
@@ -115,77 +109,36 @@ async fn call(
                 ),
             ));
         }
-        phase.set(Phase::Request);
-        return health_check(probe, target, stream, deadline, phase).await;
+        deadline.set_phase(Phase::Request);
+        return health_check(ctx, target, stream).await;
     }
-    let _ = tls;
-    health_check(probe, target, stream, deadline, phase).await
+    let _ = (tls, details);
+    health_check(ctx, target, stream).await
 }
 
-async fn health_check<IO>(
-    probe: &Probe,
-    target: &Target,
-    io: IO,
-    deadline: &Deadline,
-    phase: &Cell<Phase>,
-) -> Result<String, Error>
+async fn health_check<IO>(ctx: &Ctx<'_>, target: &Target, io: IO) -> Result<String, Error>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let deadline = ctx.deadline;
     let (client, connection) = h2::client::Builder::new()
         .handshake::<_, Bytes>(io)
         .await
-        .map_err(|e| h2_error(&e, deadline, phase))?;
+        .map_err(|e| h2_error(&e, deadline))?;
     tokio::spawn(async move {
         let _ = connection.await;
     });
-    let mut client = client
-        .ready()
-        .await
-        .map_err(|e| h2_error(&e, deadline, phase))?;
+    let mut client = client.ready().await.map_err(|e| h2_error(&e, deadline))?;
 
-    let left = deadline.left(Phase::Request)?;
-    let mut request = http::Request::builder()
-        .method(http::Method::POST)
-        .uri(format!(
-            "{}://{}{PATH}",
-            if target.kind() == TargetKind::Grpcs {
-                "https"
-            } else {
-                "http"
-            },
-            authority(probe, target)
-        ))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("user-agent", USER_AGENT)
-        // The server may give up when the probe would: milliseconds, at most 8 digits.
-        .header(
-            "grpc-timeout",
-            format!("{}m", left.as_millis().clamp(1, 99_999_999)),
-        );
-    for (name, value) in probe
-        .s
-        .headers
-        .iter()
-        .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
-    {
-        request = request.header(name.to_ascii_lowercase(), value.as_str());
-    }
-    if let Some(token) = &probe.s.bearer_token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = request
-        .body(())
-        .map_err(|e| Error::usage(format!("invalid grpc request: {e}")))?;
+    let left = deadline.enter(Phase::Request)?;
     let (response, mut body) = client
-        .send_request(request, false)
-        .map_err(|e| h2_error(&e, deadline, phase))?;
+        .send_request(request(ctx, target, left)?, false)
+        .map_err(|e| h2_error(&e, deadline))?;
     body.send_data(Bytes::from(encode_request(target.path())), true)
-        .map_err(|e| h2_error(&e, deadline, phase))?;
+        .map_err(|e| h2_error(&e, deadline))?;
 
-    phase.set(Phase::Response);
-    let response = response.await.map_err(|e| h2_error(&e, deadline, phase))?;
+    deadline.set_phase(Phase::Response);
+    let response = response.await.map_err(|e| h2_error(&e, deadline))?;
     if response.status() != http::StatusCode::OK {
         return Err(Error::new(
             ErrorKind::Protocol,
@@ -199,10 +152,67 @@ where
     if let Some(status) = grpc_status(response.headers()) {
         status?;
     }
-    let mut body = response.into_body();
+    let data = read_message(response.into_body(), deadline).await?;
+    let service = if target.path().is_empty() {
+        String::new()
+    } else {
+        format!("service {:?} ", shorten(target.path()))
+    };
+    match decode_response(&data)? {
+        1 => Ok(format!("{service}SERVING")),
+        other => Err(Error::unhealthy(format!(
+            "{service}{}, expected SERVING",
+            serving_status_name(other)
+        ))),
+    }
+}
+
+/// The `Check` request's head: `left` is the time the server may take (`grpc-timeout`).
+fn request(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    left: std::time::Duration,
+) -> Result<http::Request<()>, Error> {
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(format!(
+            "{}://{}{PATH}",
+            if target.kind() == TargetKind::Grpcs {
+                "https"
+            } else {
+                "http"
+            },
+            authority(ctx, target)
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("user-agent", USER_AGENT)
+        // The server may give up when the probe would: milliseconds, at most 8 digits.
+        .header(
+            "grpc-timeout",
+            format!("{}m", left.as_millis().clamp(1, 99_999_999)),
+        );
+    for (name, value) in ctx
+        .settings
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
+    {
+        request = request.header(name.to_ascii_lowercase(), value.as_str());
+    }
+    if let Some(token) = &ctx.settings.bearer_token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    request
+        .body(())
+        .map_err(|e| Error::usage(format!("invalid grpc request: {e}")))
+}
+
+/// The response body (at most 64 KiB), once its trailers say `grpc-status: 0`.
+async fn read_message(mut body: h2::RecvStream, deadline: &Deadline) -> Result<Vec<u8>, Error> {
     let mut data = Vec::new();
     while let Some(chunk) = body.data().await {
-        let chunk = chunk.map_err(|e| h2_error(&e, deadline, phase))?;
+        let chunk = chunk.map_err(|e| h2_error(&e, deadline))?;
         let _ = body.flow_control().release_capacity(chunk.len());
         data.extend_from_slice(&chunk);
         if data.len() > READ_LIMIT {
@@ -212,38 +222,21 @@ where
             ));
         }
     }
-    let trailers = body
-        .trailers()
-        .await
-        .map_err(|e| h2_error(&e, deadline, phase))?;
+    let trailers = body.trailers().await.map_err(|e| h2_error(&e, deadline))?;
     match trailers.as_ref().and_then(grpc_status) {
-        Some(status) => status?,
-        None => {
-            return Err(Error::new(
-                ErrorKind::Protocol,
-                "grpc response without a grpc-status",
-            ));
-        }
-    }
-    let status = decode_response(&data)?;
-    let service = if target.path().is_empty() {
-        String::new()
-    } else {
-        format!("service {:?} ", shorten(target.path()))
-    };
-    match status {
-        1 => Ok(format!("{service}SERVING")),
-        other => Err(Error::unhealthy(format!(
-            "{service}{}, expected SERVING",
-            serving_status_name(other)
-        ))),
+        Some(status) => status.map(|()| data),
+        None => Err(Error::new(
+            ErrorKind::Protocol,
+            "grpc response without a grpc-status",
+        )),
     }
 }
 
-/// `:authority`: the `Host` header if given, else `--server-name`, else the target's host and port.
-fn authority(probe: &Probe, target: &Target) -> String {
-    if let Some((_, host)) = probe
-        .s
+/// `:authority`: the `Host` header if given, else `tls_server_name`, else the target's host and
+/// port.
+fn authority(ctx: &Ctx<'_>, target: &Target) -> String {
+    if let Some((_, host)) = ctx
+        .settings
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("host"))
@@ -251,14 +244,10 @@ fn authority(probe: &Probe, target: &Target) -> String {
         return host.clone();
     }
     #[cfg(feature = "tls")]
-    if let Some(name) = &probe.s.tls.server_name {
+    if let Some(name) = &ctx.settings.tls.server_name {
         return format!("{name}:{}", target.port());
     }
-    if target.host().contains(':') {
-        format!("[{}]:{}", target.host(), target.port())
-    } else {
-        format!("{}:{}", target.host(), target.port())
-    }
+    net::host_port(target.host(), target.port())
 }
 
 /// `grpc-status` and `grpc-message` as an outcome: `Ok` for status 0.
@@ -276,7 +265,7 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<Result<(), Error>> {
     let message = headers
         .get("grpc-message")
         .and_then(|m| m.to_str().ok())
-        .map(percent_decode)
+        .map(|m| percent_decode(m, false).unwrap_or_default())
         .filter(|m| !m.is_empty())
         .map(|m| format!(": {}", shorten(&m)))
         .unwrap_or_default();
@@ -289,29 +278,6 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<Result<(), Error>> {
         "grpc error {code} {}{message}{hint}",
         grpc_code_name(code)
     ))))
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%').then(|| b.get(i + 1..i + 3)).flatten();
-        match hex
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn grpc_code_name(code: u32) -> &'static str {
@@ -433,16 +399,14 @@ fn read_varint(mut input: &[u8]) -> Option<(u64, &[u8])> {
     None
 }
 
-fn h2_error(e: &h2::Error, deadline: &Deadline, phase: &Cell<Phase>) -> Error {
+fn h2_error(e: &h2::Error, deadline: &Deadline) -> Error {
     if let Some(io) = e.get_io() {
         #[cfg(feature = "tls")]
         if io.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
             return crate::tls::io_error(io, "", deadline);
         }
         return match io.kind() {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
-                deadline.expired(phase.get())
-            }
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
             // An HTTP/1.1 server answers the HTTP/2 preface with an error page and closes;
             // which of the two the probe meets first is a race.
             _ => Error::new(

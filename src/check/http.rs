@@ -4,25 +4,24 @@
 //! status, as kubelet does: kubernetes/pkg/probe/http/request.go).
 
 use std::io::Read;
-use std::sync::{Arc, Mutex};
 
 use ureq::config::AutoHeaderValue;
 use ureq::http::{self, Response};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 use ureq::{Agent, Body};
 
-use crate::check::transport::{ProbeConnector, ProbeResolver, Progress};
-use crate::check::{READ_LIMIT, Seen, contains, shorten};
+use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, contains, shorten};
+use crate::check::transport::{ProbeConnector, ProbeResolver, Shared};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
-use crate::probe::Probe;
+use crate::net;
+use crate::report::{Detail, Outcome};
+use crate::settings::Settings;
 use crate::target::{Target, TargetKind};
 
 /// More same-host redirects than this fail the check (the 11th), as kubelet and curl's
 /// default of following stop somewhere; 10 is kubelet's number.
 const MAX_REDIRECTS: usize = 10;
-
-const USER_AGENT: &str = concat!("healthprobe/", env!("CARGO_PKG_VERSION"));
 
 /// Room for the status line and headers of any sane health endpoint. ureq's default is
 /// 128 KiB each way, zeroed per request: 93 % of the instructions of a whole check.
@@ -64,15 +63,10 @@ impl Url {
 
     fn authority(&self) -> String {
         let default = if self.tls { 443 } else { 80 };
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
         if self.port == default {
-            host
+            net::bracketed(&self.host).into_owned()
         } else {
-            format!("{host}:{}", self.port)
+            net::host_port(&self.host, self.port)
         }
     }
 
@@ -130,25 +124,29 @@ fn bad_location(location: &str) -> Error {
     )
 }
 
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut out = Outcome::default();
+    let verdict = steps(ctx, target, &mut out);
+    out.with(verdict)
+}
+
+/// The requests of one check: the target's, then each same-host redirect's. `out` collects the
+/// status and details as they are seen, so that an unhealthy outcome keeps them too.
+fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Error> {
     #[cfg(not(feature = "tls"))]
     if target.kind() == TargetKind::Https {
-        return Err(crate::check::unsupported(target, "tls"));
+        return Err(crate::check::shared::unsupported(target, "tls"));
     }
+    let settings = ctx.settings;
+    let deadline = ctx.deadline;
     let mut url = Url::of(target);
     let mut redirects = 0;
     loop {
-        let progress = Arc::new(Mutex::new(Progress::default()));
-        let mut response = request(probe, target, &url, deadline, &progress, seen)?;
+        let mut response = request(ctx, target, &url, &mut out.details)?;
         let status = response.status();
-        seen.status = Some(status.as_u16());
-        note_response(&response, deadline, seen);
-        if probe.s.follow_redirects
+        out.status = Some(status.as_u16());
+        note_response(&response, deadline, &mut out.details);
+        if settings.follow_redirects
             && status.is_redirection()
             && let Some(location) = response
                 .headers()
@@ -170,51 +168,97 @@ pub(crate) fn check(
                         "redirect to https needs the `tls` feature, which this build leaves out",
                     ));
                 }
-                seen.notes
-                    .push(format!("following redirect to {}", shorten(&next.path)));
+                out.push(Detail::Redirect {
+                    to: shorten(&next.path),
+                });
                 url = next;
                 continue;
             }
-            seen.notes.push(format!(
-                "redirect to another host ({}) not followed",
-                shorten(&next.host)
-            ));
+            out.push(Detail::RedirectNotFollowed {
+                host: shorten(&next.host),
+            });
         }
         let line = match status.canonical_reason() {
             Some(reason) => format!("{} {reason}", status.as_u16()),
             None => status.as_u16().to_string(),
         };
-        if !probe.s.statuses.contains(status.as_u16()) {
+        if !settings.statuses.contains(status.as_u16()) {
             return Err(Error::unhealthy(format!(
                 "status {}, expected {}",
                 status.as_u16(),
-                probe.s.statuses
+                settings.statuses
             )));
         }
-        if probe.s.body_contains.is_some() || probe.s.body_matches.is_some() {
-            progress.lock().map(|mut p| p.phase = Phase::Body).ok();
-            let body = read_body(&mut response, deadline, &progress)?;
-            check_body(probe, &body)?;
+        if settings.body_contains.is_some() || settings.body_regex.is_some() {
+            deadline.set_phase(Phase::Body);
+            let body = read_body(&mut response, deadline)?;
+            check_body(settings, &body)?;
         }
         return Ok(line);
     }
 }
 
 fn request(
-    probe: &Probe,
+    ctx: &Ctx<'_>,
     target: &Target,
     url: &Url,
-    deadline: &Deadline,
-    progress: &Arc<Mutex<Progress>>,
-    seen: &mut Seen,
+    details: &mut Vec<Detail>,
 ) -> Result<Response<Body>, Error> {
-    let left = deadline.left(Phase::Connect)?;
+    let settings = ctx.settings;
+    let deadline = ctx.deadline;
+    let left = deadline.enter(Phase::Connect)?;
+    // Each request starts over: a timeout before the connector runs is in name resolution.
+    deadline.set_phase(Phase::Resolve);
+    let shared = Shared::default();
+    let agent = agent(ctx, target, url, left, &shared)?;
+    let mut builder = http::Request::builder()
+        .method(settings.method.as_str())
+        .uri(url.to_uri());
+    for (name, value) in &settings.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let mut request = builder
+        .header(http::header::CONNECTION, "close")
+        .body(())
+        .map_err(|e| Error::usage(format!("invalid request: {e}")))?;
+    let auth = match (&settings.bearer_token, target.userinfo()) {
+        (Some(token), _) => Some(format!("Bearer {token}")),
+        (None, Some(userinfo)) => Some(format!("Basic {}", base64(userinfo.as_bytes()))),
+        (None, None) => None,
+    };
+    if let Some(auth) = auth {
+        let value = http::HeaderValue::from_str(&auth)
+            .map_err(|_| Error::usage("invalid Authorization value"))?;
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, value);
+    }
+    let result = agent.run(request);
+    let (connector_details, failure) = shared.take();
+    details.extend(connector_details);
+    result.map_err(|e| match failure {
+        // The connector or resolver failed with an error of ours: it is the reason.
+        Some(ours) => ours,
+        None => from_ureq(e, deadline),
+    })
+}
+
+/// A ureq agent for one request: no pooling, no proxy from the environment, our resolver and
+/// connector (which honour the deadline and report through `shared`), small buffers.
+fn agent(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    url: &Url,
+    left: std::time::Duration,
+    shared: &Shared,
+) -> Result<Agent, Error> {
+    let settings = ctx.settings;
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         // None, not the default: ureq would read ALL_PROXY/HTTPS_PROXY/HTTP_PROXY, and Docker
         // hands the container's proxy settings to the health check.
-        .proxy(probe.s.proxy.clone())
+        .proxy(settings.proxy()?)
         .timeout_global(Some(left))
         .user_agent(USER_AGENT)
         .accept("*/*")
@@ -228,68 +272,37 @@ fn request(
         .max_idle_connections_per_host(0)
         .allow_non_standard_methods(true)
         .build();
-    let connector = ProbeConnector::new(
-        probe,
-        target,
-        url.tls,
-        &url.host,
-        *deadline,
-        progress.clone(),
-    )?;
+    let connector = ProbeConnector::new(ctx, target, url.tls, &url.host, shared.clone())?;
     let resolver = ProbeResolver::new(
-        probe.s.ip_family,
-        *deadline,
+        settings.ip_family,
+        ctx.deadline.clone(),
         target.kind() == TargetKind::HttpUnix,
+        shared.clone(),
     );
-    let agent = Agent::with_parts(
+    Ok(Agent::with_parts(
         config,
         ().chain(ConnectProxyConnector::default()).chain(connector),
         resolver,
-    );
-
-    let mut builder = http::Request::builder()
-        .method(probe.s.method.as_str())
-        .uri(url.to_uri());
-    for (name, value) in &probe.s.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    let mut request = builder
-        .header(http::header::CONNECTION, "close")
-        .body(())
-        .map_err(|e| Error::usage(format!("invalid request: {e}")))?;
-    let auth = match (&probe.s.bearer_token, target.userinfo()) {
-        (Some(token), _) => Some(format!("Bearer {token}")),
-        (None, Some(userinfo)) => Some(format!("Basic {}", base64(userinfo.as_bytes()))),
-        (None, None) => None,
-    };
-    if let Some(auth) = auth {
-        let value = http::HeaderValue::from_str(&auth)
-            .map_err(|_| Error::usage("invalid Authorization value"))?;
-        request
-            .headers_mut()
-            .insert(http::header::AUTHORIZATION, value);
-    }
-    let result = agent.run(request);
-    if let Ok(p) = progress.lock() {
-        seen.notes.extend(p.notes.iter().cloned());
-    }
-    result.map_err(|e| from_ureq(e, deadline, progress))
+    ))
 }
 
-fn note_response(response: &Response<Body>, deadline: &Deadline, seen: &mut Seen) {
-    seen.notes.push(format!(
-        "< {:?} {} (at {}ms)",
-        response.version(),
-        response.status(),
-        deadline.elapsed().as_millis()
-    ));
+fn note_response(response: &Response<Body>, deadline: &Deadline, details: &mut Vec<Detail>) {
+    details.push(Detail::Response {
+        version: format!("{:?}", response.version()),
+        status: response.status().as_u16(),
+        reason: response.status().canonical_reason(),
+        at: deadline.elapsed(),
+    });
     for (name, value) in response.headers() {
         let shown = if is_secret_header(name.as_str()) {
             "[redacted]".to_string()
         } else {
             shorten(&String::from_utf8_lossy(value.as_bytes()))
         };
-        seen.notes.push(format!("< {name}: {shown}"));
+        details.push(Detail::Header {
+            name: name.to_string(),
+            value: shown,
+        });
     }
 }
 
@@ -306,11 +319,7 @@ pub(crate) fn is_secret_header(name: &str) -> bool {
 }
 
 /// Reads at most 64 KiB of the body; a body that stops early or drips past the deadline fails.
-fn read_body(
-    response: &mut Response<Body>,
-    deadline: &Deadline,
-    progress: &Arc<Mutex<Progress>>,
-) -> Result<Vec<u8>, Error> {
+fn read_body(response: &mut Response<Body>, deadline: &Deadline) -> Result<Vec<u8>, Error> {
     let mut reader = response.body_mut().as_reader();
     let mut body = Vec::with_capacity(4096);
     let mut buf = [0u8; 4096];
@@ -320,14 +329,14 @@ fn read_body(
             Ok(0) => break,
             Ok(n) => body.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(from_io(e, deadline, progress)),
+            Err(e) => return Err(from_body_io(e, deadline)),
         }
     }
     Ok(body)
 }
 
-fn check_body(probe: &Probe, body: &[u8]) -> Result<(), Error> {
-    if let Some(text) = &probe.s.body_contains
+fn check_body(settings: &Settings, body: &[u8]) -> Result<(), Error> {
+    if let Some(text) = &settings.body_contains
         && !contains(body, text.as_bytes())
     {
         return Err(Error::unhealthy(format!(
@@ -335,7 +344,7 @@ fn check_body(probe: &Probe, body: &[u8]) -> Result<(), Error> {
             shorten(text)
         )));
     }
-    if let Some(re) = &probe.s.body_matches
+    if let Some(re) = &settings.body_regex
         && !re.is_match(&String::from_utf8_lossy(body))
     {
         return Err(Error::unhealthy(format!(
@@ -346,19 +355,24 @@ fn check_body(probe: &Probe, body: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// A ureq error as one line naming the phase, with our own errors (resolve, connect, tls)
-/// passed through from the connector.
-fn from_ureq(e: ureq::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>>) -> Error {
-    let phase = progress.lock().map(|p| p.phase).unwrap_or(Phase::Response);
+// How an HTTP failure becomes an `Error`, in one direction only:
+//   connector/resolver errors of ours -> kept in `Shared`, returned as they are (`request`);
+//   a body read's `io::Error`         -> `from_body_io` -> `from_ureq` (ureq hides its own
+//                                        errors inside io::Error there) or `from_io`;
+//   a `ureq::Error`                   -> `from_ureq` -> `from_io` for its `Io` variant;
+//   an `io::Error`                    -> `from_io`, a leaf.
+// The phase a timeout names is the deadline's (see deadline.rs).
+
+/// A ureq error as one line naming the phase.
+fn from_ureq(e: ureq::Error, deadline: &Deadline) -> Error {
     match e {
-        ureq::Error::Other(inner) => match inner.downcast::<Error>() {
-            Ok(ours) => *ours,
-            Err(other) => Error::new(ErrorKind::Protocol, format!("request failed: {other}")),
-        },
-        ureq::Error::Timeout(_) => deadline.expired(phase),
-        ureq::Error::Io(io) => from_io(io, deadline, progress),
+        ureq::Error::Timeout(_) => deadline.expired(),
+        ureq::Error::Io(io) => from_io(&io, deadline),
         ureq::Error::HostNotFound => Error::new(ErrorKind::Resolve, "host not found"),
-        // ureq-proto's OutputOverflow: the request itself does not fit the output buffer.
+        // ureq-proto's `Error::OutputOverflow`: the request does not fit the output buffer.
+        // ureq-proto is not a dependency of this crate (ureq re-exports neither it nor the
+        // variant), so its Display text is the handle; the unit test
+        // `oversized_request_is_named` below catches a change.
         ureq::Error::Protocol(p) if p.to_string().contains("output too small") => Error::new(
             ErrorKind::Protocol,
             format!(
@@ -389,27 +403,34 @@ fn from_ureq(e: ureq::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>
     }
 }
 
-fn from_io(e: std::io::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress>>) -> Error {
-    let phase = progress.lock().map(|p| p.phase).unwrap_or(Phase::Response);
+/// An error reading the body: ureq passes its own errors (a timeout) inside an `io::Error`.
+fn from_body_io(e: std::io::Error, deadline: &Deadline) -> Error {
     if e.get_ref().is_some_and(|i| i.is::<ureq::Error>()) {
-        let inner = e
-            .into_inner()
-            .and_then(|b| b.downcast::<ureq::Error>().ok());
-        if let Some(inner) = inner {
-            return from_ureq(*inner, deadline, progress);
-        }
-        return Error::new(ErrorKind::Protocol, "request failed");
+        return match e.into_inner().map(|b| b.downcast::<ureq::Error>()) {
+            Some(Ok(inner)) => from_ureq(*inner, deadline),
+            _ => Error::new(ErrorKind::Protocol, "request failed"),
+        };
     }
+    from_io(&e, deadline)
+}
+
+/// An I/O error during the request, response or body, in the deadline's phase.
+fn from_io(e: &std::io::Error, deadline: &Deadline) -> Error {
+    let phase = deadline.phase();
     #[cfg(feature = "tls")]
     if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
-        let name = progress
-            .lock()
-            .map(|p| p.tls_name.clone())
-            .unwrap_or_default();
-        return crate::tls::io_error(&e, &name, deadline);
+        return crate::tls::io_error(e, "", deadline);
+    }
+    // The TLS adapter hands ureq's timeout back inside an io::Error.
+    let ureq_timeout = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+    if ureq_timeout {
+        return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(phase),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof if phase == Phase::Body => Error::new(
             ErrorKind::Protocol,
             "connection closed before the end of the body",
@@ -424,7 +445,7 @@ fn from_io(e: std::io::Error, deadline: &Deadline, progress: &Arc<Mutex<Progress
             };
             Error::new(
                 ErrorKind::Protocol,
-                format!("{} {during}", crate::net::io_reason(&e)),
+                format!("{} {during}", crate::net::io_reason(e)),
             )
         }
     }
@@ -524,6 +545,20 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    /// Guards the one match on ureq-proto's Display text (`output too small`) in `from_ureq`.
+    #[test]
+    fn oversized_request_is_named() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let probe = crate::Probe::builder()
+            .header("X-Big", "x".repeat(OUTPUT_BUFFER + 1))
+            .build()
+            .unwrap();
+        let report = probe.run_strs(&[url]).unwrap();
+        let reason = report.checks()[0].reason();
+        assert!(reason.starts_with("request too large"), "{reason}");
     }
 
     #[test]

@@ -1,57 +1,44 @@
 //! `tls://HOST:PORT`: TCP, then a full TLS handshake with verification, then close;
-//! `--send`/`--expect` work over the TLS stream too.
+//! `send`/`expect` work over the TLS stream too.
 
 use std::io::{self, Read};
-use std::net::TcpStream;
 use std::time::Duration;
 
-use rustls::{ClientConnection, StreamOwned};
-
-use crate::check::{Seen, Timed, converse};
+use crate::check::shared::{Ctx, TlsStream, converse};
 use crate::deadline::Deadline;
-use crate::error::{Error, ErrorKind, Phase};
-use crate::net;
-use crate::probe::{Probe, TlsUse};
+use crate::error::{Error, Phase};
+use crate::report::{Detail, Outcome};
 use crate::target::Target;
-use crate::tls;
+use crate::tls::{self, TlsUse};
 
-impl Timed for StreamOwned<ClientConnection, TcpStream> {
-    fn set_timeouts(&mut self, left: Duration) -> io::Result<()> {
-        self.sock.set_timeouts(left)
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = steps(ctx, target, &mut details);
+    Outcome {
+        verdict,
+        status: None,
+        details,
     }
 }
 
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let config = probe.tls_config(TlsUse::Plain)?;
-    let name = probe.tls_name(target.host());
-    let server_name = tls::server_name(&name)?;
-    let addrs = net::resolve(target.host(), target.port(), probe.s.ip_family, deadline)?;
-    let (mut sock, addr) = net::connect(&addrs, deadline)?;
-    seen.notes.push(format!(
-        "connected to {addr} at {}ms",
-        deadline.elapsed().as_millis()
-    ));
-    let mut conn = ClientConnection::new(config, server_name)
-        .map_err(|e| Error::new(ErrorKind::Tls, format!("tls setup failed: {e}")))?;
-    sock.set_timeouts(deadline.left(Phase::Tls)?)
-        .map_err(|e| tls::io_error(&e, &name, deadline))?;
-    tls::handshake(&mut conn, &mut sock, &name, deadline)?;
-    tls::after_handshake(&conn, &probe.s.tls, &name, &mut seen.notes)?;
-    let version = conn
+fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+    // A bad CA file, client key or server name fails before a socket opens.
+    ctx.tls_config(TlsUse::Plain)?;
+    let name = ctx.tls_name(target.host());
+    tls::server_name(&name)?;
+    let (sock, addr) = ctx.connect(target.host(), target.port())?;
+    details.push(ctx.connected(addr));
+    let mut stream = ctx.wrap_tls(sock, target.host(), details)?;
+    let version = stream
+        .conn
         .protocol_version()
         .map(tls::version_name)
         .unwrap_or("?");
-    let mut stream = StreamOwned::new(conn, sock);
-    if let Some(reply) = converse(&mut stream, probe, deadline)? {
+    if let Some(reply) = converse(&mut stream, ctx)? {
         return Ok(reply);
     }
-    if probe.s.send.is_none() {
-        await_rejection(&mut stream, &name, deadline)?;
+    if ctx.settings.send.is_none() {
+        await_rejection(&mut stream, &name, ctx.deadline)?;
     }
     stream.conn.send_close_notify();
     let _ = stream.conn.complete_io(&mut stream.sock);
@@ -63,15 +50,11 @@ pub(crate) fn check(
 /// In TLS 1.3 a server that rejects the client certificate says so only after the client's
 /// handshake has finished. Wait briefly for its first record (a session ticket, usually sent
 /// at once) so that such a rejection is not reported healthy.
-fn await_rejection(
-    stream: &mut StreamOwned<ClientConnection, TcpStream>,
-    name: &str,
-    deadline: &Deadline,
-) -> Result<(), Error> {
+fn await_rejection(stream: &mut TlsStream, name: &str, deadline: &Deadline) -> Result<(), Error> {
     if stream.conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
         return Ok(());
     }
-    let Ok(left) = deadline.left(Phase::Tls) else {
+    let Ok(left) = deadline.enter(Phase::Tls) else {
         return Ok(());
     };
     let _ = stream

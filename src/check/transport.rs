@@ -1,6 +1,6 @@
 //! ureq's extension points, filled with the probe's own parts: a resolver that honours the
 //! deadline and `-4`/`-6`, and a connector that dials TCP or a Unix socket and wraps TLS with
-//! the probe's one TLS configuration (SNI override, client certificate, `--cert-min-days`).
+//! the probe's one TLS configuration (SNI override, client certificate, `tls_cert_min_days`).
 
 use std::fmt;
 use std::io;
@@ -16,34 +16,47 @@ use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport,
 };
 
-use crate::check::Timed;
+use crate::check::shared::{Ctx, Timed};
 use crate::deadline::Deadline;
 use crate::error::{Error, Phase};
 use crate::net::{self, IpFamily};
-use crate::probe::Probe;
+use crate::report::Detail;
 use crate::target::{Target, TargetKind};
 
-/// How far a request got, so that a timeout names its phase, and what `-v` reports.
-#[derive(Debug)]
-pub(crate) struct Progress {
-    pub phase: Phase,
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    pub tls_name: String,
-    pub notes: Vec<String>,
+/// What the resolver and connector hand back to the check across ureq: the details they saw,
+/// and their own error when they fail. ureq only carries its own error type; ours stays here
+/// rather than travelling inside `ureq::Error::Other` and being downcast back.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shared(Arc<Mutex<SharedState>>);
+
+#[derive(Debug, Default)]
+struct SharedState {
+    details: Vec<Detail>,
+    failure: Option<Error>,
 }
 
-impl Default for Progress {
-    fn default() -> Progress {
-        Progress {
-            phase: Phase::Resolve,
-            tls_name: String::new(),
-            notes: Vec::new(),
+impl Shared {
+    fn detail(&self, detail: Detail) {
+        if let Ok(mut s) = self.0.lock() {
+            s.details.push(detail);
         }
     }
-}
 
-fn ours(e: Error) -> ureq::Error {
-    ureq::Error::Other(Box::new(e))
+    /// Keeps `e` for the check and gives ureq an error of its own to stop on.
+    fn fail(&self, e: Error) -> ureq::Error {
+        if let Ok(mut s) = self.0.lock() {
+            s.failure.get_or_insert(e);
+        }
+        ureq::Error::ConnectionFailed
+    }
+
+    /// The details seen, and the error of ours that stopped the request, if one did.
+    pub(crate) fn take(&self) -> (Vec<Detail>, Option<Error>) {
+        match self.0.lock() {
+            Ok(mut s) => (std::mem::take(&mut s.details), s.failure.take()),
+            Err(_) => (Vec::new(), None),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -51,14 +64,21 @@ pub(crate) struct ProbeResolver {
     family: IpFamily,
     deadline: Deadline,
     unix: bool,
+    shared: Shared,
 }
 
 impl ProbeResolver {
-    pub(crate) fn new(family: IpFamily, deadline: Deadline, unix: bool) -> ProbeResolver {
+    pub(crate) fn new(
+        family: IpFamily,
+        deadline: Deadline,
+        unix: bool,
+        shared: Shared,
+    ) -> ProbeResolver {
         ProbeResolver {
             family,
             deadline,
             unix,
+            shared,
         }
     }
 }
@@ -89,7 +109,7 @@ impl Resolver for ProbeResolver {
                 80
             });
         for addr in net::resolve(host, port, self.family, &self.deadline)
-            .map_err(ours)?
+            .map_err(|e| self.shared.fail(e))?
             .into_iter()
             .take(16)
         {
@@ -108,9 +128,9 @@ pub(crate) struct ProbeConnector {
         String,
     )>,
     #[cfg(feature = "tls")]
-    tls_settings: crate::tls::TlsSettings,
+    cert_min_days: Option<u32>,
     deadline: Deadline,
-    progress: Arc<Mutex<Progress>>,
+    shared: Shared,
 }
 
 impl fmt::Debug for ProbeConnector {
@@ -123,50 +143,39 @@ impl fmt::Debug for ProbeConnector {
 
 impl ProbeConnector {
     pub(crate) fn new(
-        probe: &Probe,
+        ctx: &Ctx<'_>,
         target: &Target,
         tls: bool,
         host: &str,
-        deadline: Deadline,
-        progress: Arc<Mutex<Progress>>,
+        shared: Shared,
     ) -> Result<ProbeConnector, Error> {
         let unix =
             (target.kind() == TargetKind::HttpUnix).then(|| target.socket_path().to_string());
         #[cfg(feature = "tls")]
         let tls = if tls {
-            let config = probe.tls_config(crate::probe::TlsUse::Https)?;
-            let name = probe.tls_name(host);
+            let config = ctx.tls_config(crate::tls::TlsUse::Https)?;
+            let name = ctx.tls_name(host);
             let server_name = crate::tls::server_name(&name)?;
-            if let Ok(mut p) = progress.lock() {
-                p.tls_name = name.clone();
-            }
             Some((config, server_name, name))
         } else {
             None
         };
         #[cfg(not(feature = "tls"))]
-        let _ = (tls, host, probe);
+        let _ = (tls, host);
         Ok(ProbeConnector {
             unix,
             #[cfg(feature = "tls")]
             tls,
             #[cfg(feature = "tls")]
-            tls_settings: probe.s.tls.clone(),
-            deadline,
-            progress,
+            cert_min_days: ctx.settings.tls.cert_min_days,
+            deadline: ctx.deadline.clone(),
+            shared,
         })
     }
 
-    fn set_phase(&self, phase: Phase) {
-        if let Ok(mut p) = self.progress.lock() {
-            p.phase = phase;
-        }
-    }
-
-    fn note(&self, note: String) {
-        if let Ok(mut p) = self.progress.lock() {
-            p.notes.push(note);
-        }
+    fn connected(&self, addr: impl fmt::Display) {
+        self.shared
+            .detail(Detail::connected(addr, self.deadline.elapsed()));
     }
 }
 
@@ -185,27 +194,23 @@ impl<In: Transport> Connector<In> for ProbeConnector {
             )
         };
         let transport: Box<dyn Transport> = match chained {
-            // A tunnel through --proxy, already open.
+            // A tunnel through the proxy, already open.
             Some(tunnel) => tunnel.boxed(),
             None => {
-                self.set_phase(Phase::Connect);
+                self.deadline.set_phase(Phase::Connect);
                 if let Some(path) = &self.unix {
-                    let stream = crate::check::unix::connect(path, &self.deadline).map_err(ours)?;
-                    self.note(format!(
-                        "connected to {path} at {}ms",
-                        self.deadline.elapsed().as_millis()
-                    ));
+                    let stream = crate::check::unix::connect(path, &self.deadline)
+                        .map_err(|e| self.shared.fail(e))?;
+                    self.connected(path);
                     Box::new(StreamTransport {
                         stream,
                         buffers: buffers(),
                     })
                 } else {
                     let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
-                    let (stream, addr) = net::connect(&addrs, &self.deadline).map_err(ours)?;
-                    self.note(format!(
-                        "connected to {addr} at {}ms",
-                        self.deadline.elapsed().as_millis()
-                    ));
+                    let (stream, addr) =
+                        net::connect(&addrs, &self.deadline).map_err(|e| self.shared.fail(e))?;
+                    self.connected(addr);
                     Box::new(StreamTransport {
                         stream,
                         buffers: buffers(),
@@ -217,12 +222,13 @@ impl<In: Transport> Connector<In> for ProbeConnector {
         let transport = match &self.tls {
             // Only the target's own connection: a connection to the proxy stays plain.
             Some((config, name, shown)) if details.uri.scheme_str() == Some("https") => {
-                self.set_phase(Phase::Tls);
-                self.wrap_tls(transport, details, config.clone(), name.clone(), shown)?
+                self.deadline.set_phase(Phase::Tls);
+                self.wrap_tls(transport, details, config.clone(), name.clone(), shown)
+                    .map_err(|e| self.shared.fail(e))?
             }
             _ => transport,
         };
-        self.set_phase(Phase::Response);
+        self.deadline.set_phase(Phase::Response);
         Ok(Some(transport))
     }
 }
@@ -236,19 +242,19 @@ impl ProbeConnector {
         config: Arc<rustls::ClientConfig>,
         name: rustls::pki_types::ServerName<'static>,
         shown: &str,
-    ) -> Result<Box<dyn Transport>, ureq::Error> {
+    ) -> Result<Box<dyn Transport>, Error> {
         use ureq::unversioned::transport::TransportAdapter;
         let mut conn = rustls::ClientConnection::new(config, name)
-            .map_err(|e| ours(crate::tls::describe(&e, shown)))?;
+            .map_err(|e| crate::tls::describe(&e, shown))?;
         let mut sock = TransportAdapter::new(transport, details.current_time.clone());
         sock.set_timeout(details.timeout);
-        crate::tls::handshake(&mut conn, &mut sock, shown, &self.deadline).map_err(ours)?;
-        let mut notes = Vec::new();
-        let checked = crate::tls::after_handshake(&conn, &self.tls_settings, shown, &mut notes);
-        for n in notes {
-            self.note(n);
+        crate::tls::handshake(&mut conn, &mut sock, shown, &self.deadline)?;
+        let mut seen = Vec::new();
+        let checked = crate::tls::after_handshake(&conn, self.cert_min_days, shown, &mut seen);
+        for detail in seen {
+            self.shared.detail(detail);
         }
-        checked.map_err(ours)?;
+        checked?;
         let buffers = LazyBuffers::new(
             details.config.input_buffer_size(),
             details.config.output_buffer_size(),

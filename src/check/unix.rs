@@ -1,26 +1,27 @@
-//! `unix:///PATH`: a stream connection to a Unix socket opens; `--send`/`--expect` as for tcp.
+//! `unix:///PATH`: a stream connection to a Unix socket opens; `send`/`expect` as for tcp.
 
 use std::os::unix::net::UnixStream;
 
-use crate::check::{Seen, converse};
+use crate::check::shared::{Ctx, converse};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
-use crate::probe::Probe;
+use crate::report::{Detail, Outcome};
 use crate::target::Target;
 
-pub(crate) fn check(
-    probe: &Probe,
-    target: &Target,
-    deadline: &Deadline,
-    seen: &mut Seen,
-) -> Result<String, Error> {
-    let mut stream = connect(target.path(), deadline)?;
-    seen.notes.push(format!(
-        "connected to {} at {}ms",
-        target.path(),
-        deadline.elapsed().as_millis()
-    ));
-    match converse(&mut stream, probe, deadline)? {
+pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    let mut details = Vec::new();
+    let verdict = steps(ctx, target, &mut details);
+    Outcome {
+        verdict,
+        status: None,
+        details,
+    }
+}
+
+fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+    let mut stream = connect(target.path(), ctx.deadline)?;
+    details.push(ctx.connected(target.path()));
+    match converse(&mut stream, ctx)? {
         Some(reply) => Ok(reply),
         None => Ok(format!("connected to {}", target.path())),
     }
@@ -30,7 +31,7 @@ pub(crate) fn check(
 /// backlog is full waits for room, and std has no connect timeout for Unix sockets, so the
 /// connect runs on a helper thread that the check stops waiting for at the deadline.
 pub(crate) fn connect(path: &str, deadline: &Deadline) -> Result<UnixStream, Error> {
-    let left = deadline.left(Phase::Connect)?;
+    let left = deadline.enter(Phase::Connect)?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let owned = path.to_string();
     std::thread::Builder::new()
@@ -48,9 +49,6 @@ pub(crate) fn connect(path: &str, deadline: &Deadline) -> Result<UnixStream, Err
             };
             Err(Error::new(ErrorKind::Connect, format!("{why} ({path})")))
         }
-        Err(_) => Err(Error::new(
-            ErrorKind::Timeout,
-            format!("{} ({path})", deadline.expired(Phase::Connect)),
-        )),
+        Err(_) => Err(deadline.expired().append(format!(" ({path})"))),
     }
 }

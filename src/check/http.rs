@@ -165,7 +165,10 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
                 if next.tls {
                     return Err(Error::new(
                         ErrorKind::Unsupported,
-                        "redirect to https needs the `tls` feature, which this build leaves out",
+                        format!(
+                            "redirect to https needs the `tls` feature, which {} leaves out",
+                            crate::check::THIS_BUILD
+                        ),
                     ));
                 }
                 out.push(Detail::Redirect {

@@ -48,6 +48,8 @@ mod wire;
 #[cfg(feature = "cli")]
 pub(crate) use http::is_secret_header;
 pub(crate) use shared::Ctx;
+#[cfg(not(feature = "tls"))]
+pub(crate) use shared::THIS_BUILD;
 
 /// Checks one target.
 pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {

@@ -95,11 +95,19 @@ pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,
         format!(
-            "{}:// targets need the `{feature}` feature, which this build leaves out",
+            "{}:// targets need the `{feature}` feature, which {THIS_BUILD} leaves out",
             target.kind().scheme()
         ),
     )
 }
+
+/// How a message about a missing feature names the build: the published slim variant is the
+/// one with neither `tls` nor `grpc`.
+pub(crate) const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc")) {
+    "this build"
+} else {
+    "the slim build (`cli` only)"
+};
 
 /// At most this much of a body or a reply is read: enough for any health endpoint, and a
 /// bound on what a hostile peer can make the probe hold.

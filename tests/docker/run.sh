@@ -13,6 +13,9 @@
 #   5. Compose (examples/compose.yaml, Debian's docker-compose): web starts only after db is healthy;
 #   6. `healthprobe --wait ... -- /app ...` as ENTRYPOINT waits for a dependency, then execs the app
 #      in the same process (PID 1 stays PID 1);
+#   3b. the slim image (root Dockerfile, --build-arg VARIANT=-slim: `cli` only) holds only
+#      /healthprobe, runs the example's health check the same way (starting -> healthy ->
+#      unhealthy -> healthy), and refuses https:// naming the slim variant, exit 1;
 #   7. the linux/arm64 image;
 #   8. `healthprobe install /probe` as UID 65532 into a volume, for an app image without a probe,
 #      and examples/compose-install.yaml as written.
@@ -31,7 +34,8 @@
 #   HEALTHPROBE_REQUIRE_DOCKER=1  no engine, no docker-compose or a skipped section is a failure,
 #                                 not a skip (CI sets it)
 #   HEALTHPROBE_DOCKER_START=1    start an engine with scripts/dockerd.sh when none answers
-#   HEALTHPROBE_DOCKER_BIN_DIR=D  use prebuilt static binaries D/healthprobe and D/app (no cargo)
+#   HEALTHPROBE_DOCKER_BIN_DIR=D  use prebuilt static binaries D/healthprobe, D/healthprobe-slim
+#                                 and D/app (no cargo)
 #   DOCKER                        docker client (default: docker on PATH)
 #   HEALTHPROBE_DOCKER_ARM64=0|1|auto  the linux/arm64 image (section 7); see there
 #   KEEP=1                        keep the containers and images for inspection
@@ -42,6 +46,8 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DOCKER="${DOCKER:-docker}"
 RUN_ID="hpt$$"
 PROBE_IMAGE="ghcr.io/healthprobe/healthprobe:0.1"
+SLIM_IMAGE="ghcr.io/healthprobe/healthprobe:0.1-slim"
+SLIM_EXAMPLE_IMAGE="healthprobe-example-slim:$RUN_ID"
 BASE_IMAGE="gcr.io/distroless/static-debian12:nonroot"
 EXAMPLE_IMAGE="healthprobe-example:$RUN_ID"
 EMBED_IMAGE="healthprobe-embedded:$RUN_ID"
@@ -92,7 +98,7 @@ work="$(mktemp -d /tmp/healthprobe-docker.XXXXXX)"
 cleanup() {
     local rc=$?
     if [ "${KEEP:-0}" = 1 ]; then
-        echo "KEEP=1: left containers labelled $LABEL, images $EXAMPLE_IMAGE $EMBED_IMAGE $PROBE_IMAGE, and $work"
+        echo "KEEP=1: left containers labelled $LABEL, images $EXAMPLE_IMAGE $SLIM_EXAMPLE_IMAGE $EMBED_IMAGE $PROBE_IMAGE $SLIM_IMAGE, and $work"
         exit "$rc"
     fi
     if [ -n "${COMPOSE_UP:-}" ]; then
@@ -103,7 +109,7 @@ cleanup() {
     ids="$(d ps -aq --filter "label=$LABEL")"
     # shellcheck disable=SC2086
     [ -n "$ids" ] && d rm -f $ids >/dev/null 2>&1
-    d rmi "$EMBED_IMAGE" "$EXAMPLE_IMAGE" "$PROBE_IMAGE" >/dev/null 2>&1
+    d rmi "$EMBED_IMAGE" "$EXAMPLE_IMAGE" "$SLIM_EXAMPLE_IMAGE" "$PROBE_IMAGE" "$SLIM_IMAGE" >/dev/null 2>&1
     # Untagged stage images the legacy builder left (the stand-in "build" stage), made by this run.
     local img
     for img in $(d images -q --filter dangling=true); do
@@ -123,17 +129,18 @@ ctx="$work/ctx"
 mkdir -p "$ctx/dist/linux-amd64" "$ctx/dist/licenses"
 if [ -n "${HEALTHPROBE_DOCKER_BIN_DIR:-}" ]; then
     echo "using prebuilt binaries from $HEALTHPROBE_DOCKER_BIN_DIR"
-    cp "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe" "$HEALTHPROBE_DOCKER_BIN_DIR/app" "$ctx/dist/linux-amd64/"
+    cp "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe" "$HEALTHPROBE_DOCKER_BIN_DIR/healthprobe-slim" \
+        "$HEALTHPROBE_DOCKER_BIN_DIR/app" "$ctx/dist/linux-amd64/"
     for f in LICENSE LICENSE-MIT LICENSE-APACHE; do [ -f "$ROOT/$f" ] && cp "$ROOT/$f" "$ctx/dist/licenses/"; done
 else
     t=$SECONDS
-    if OUT="$ctx" TARGET_DIR="$ROOT/target" EXTRA_BINS="--example app" "$ROOT/scripts/dist.sh" amd64 >/dev/null; then
-        pass "cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe --example app ($((SECONDS - t))s)"
+    if OUT="$ctx" TARGET_DIR="$ROOT/target" SLIM=1 EXTRA_BINS="--example app" "$ROOT/scripts/dist.sh" amd64 >/dev/null; then
+        pass "cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe [--no-default-features --features cli] --example app ($((SECONDS - t))s)"
     else
         fail "cargo build of the static binaries (see above)"; summary; exit 1
     fi
 fi
-for b in healthprobe app; do
+for b in healthprobe healthprobe-slim app; do
     f="$ctx/dist/linux-amd64/$b"
     if [ -x "$f" ] && ! readelf -lW "$f" 2>/dev/null | grep -q 'INTERP'; then
         pass "$b is a static executable ($(stat -c %s "$f") bytes)"
@@ -154,6 +161,12 @@ if build -f "$ROOT/Dockerfile" --build-arg TARGETARCH=amd64 -t "$PROBE_IMAGE" "$
     pass "built $PROBE_IMAGE from ./Dockerfile ($((SECONDS - t))s)"
 else
     fail "docker build -f Dockerfile"; summary; exit 1
+fi
+t=$SECONDS
+if build -f "$ROOT/Dockerfile" --build-arg TARGETARCH=amd64 --build-arg VARIANT=-slim -t "$SLIM_IMAGE" "$ctx" >/dev/null; then
+    pass "built $SLIM_IMAGE from ./Dockerfile with --build-arg VARIANT=-slim ($((SECONDS - t))s)"
+else
+    fail "docker build -f Dockerfile --build-arg VARIANT=-slim"; summary; exit 1
 fi
 
 # The example image: Dockerfile.example's runtime stage, line for line, after a build stage that
@@ -222,7 +235,7 @@ flip() { local o; o="$(d exec "$1" /healthprobe -X POST http://127.0.0.1:8080/fl
 health_cycle() {
     local name=$1; shift
     local c="$RUN_ID-$name" first
-    if ! d run -d --name "$c" --label "$LABEL" --health-interval 1s "$@" "$EXAMPLE_IMAGE" >/dev/null; then
+    if ! d run -d --name "$c" --label "$LABEL" --health-interval 1s "$@" "${CYCLE_IMAGE:-$EXAMPLE_IMAGE}" >/dev/null; then
         fail "$name: docker run $*"; return
     fi
     first="$(status "$c")"
@@ -271,6 +284,36 @@ for img in "$PROBE_IMAGE" "$BASE_IMAGE" "$EXAMPLE_IMAGE"; do
     size="$(d image inspect -f '{{.Size}}' "$img")"
     printf '  size  %-45s %9s bytes (%s KiB)\n' "$img" "$size" "$((size / 1024))"
 done
+
+# ------------------------------------------------------------------------------------------------
+section "3b. the slim image ($SLIM_IMAGE: cli only, no TLS, no gRPC)"
+cfg="$(d image inspect -f '{{json .Config.Entrypoint}} {{.Config.User}}' "$SLIM_IMAGE")"
+if [ "$cfg" = '["/healthprobe"] 65532:65532' ]; then pass "ENTRYPOINT [\"/healthprobe\"], USER 65532:65532"; else fail "entrypoint/user: $cfg"; fi
+if out="$(d run --rm --label "$LABEL" --network none --read-only "$SLIM_IMAGE" --version 2>&1)" \
+    && [[ "$out" == *"features: cli)"* ]]; then
+    pass "docker run $SLIM_IMAGE --version: $out"
+else
+    fail "docker run $SLIM_IMAGE --version (wanted features: cli): $out"
+fi
+out="$(d run --rm --label "$LABEL" --network none "$SLIM_IMAGE" https://127.0.0.1:1/ 2>&1)"; rc=$?
+if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ "$out" == *slim* && "$out" == *tls* ]]; then
+    pass "the slim image refuses https:// in one line, exit 1: $out"
+else
+    fail "slim image given https:// (wanted exit 1, one line naming the slim variant and tls): exit $rc: $out"
+fi
+for img in "$SLIM_IMAGE" "$PROBE_IMAGE"; do
+    printf '  size  %-45s %9s bytes\n' "$img" "$(d image inspect -f '{{.Size}}' "$img")"
+done
+# Dockerfile.example's runtime stage with the slim image in its COPY --from line.
+sed "s#^COPY --from=ghcr.io/healthprobe/healthprobe:0.1 /healthprobe /healthprobe\$#COPY --from=$SLIM_IMAGE /healthprobe /healthprobe#" \
+    "$ctx/Dockerfile.test" >"$ctx/Dockerfile.slim"
+if grep -q "^COPY --from=$SLIM_IMAGE /healthprobe /healthprobe\$" "$ctx/Dockerfile.slim" \
+    && build -f "$ctx/Dockerfile.slim" -t "$SLIM_EXAMPLE_IMAGE" "$ctx" >/dev/null; then
+    pass "built the example image with COPY --from=$SLIM_IMAGE"
+    CYCLE_IMAGE="$SLIM_EXAMPLE_IMAGE" health_cycle slim --network none
+else
+    fail "docker build of the example image with the slim probe"
+fi
 
 # ------------------------------------------------------------------------------------------------
 section "4. embedded: HEALTHCHECK [\"/app\", \"healthcheck\", ...] in an image without /healthprobe"

@@ -41,6 +41,7 @@ step "feature matrix (each feature alone, and none)"
 cargo check --lib --no-default-features
 cargo check --lib --no-default-features --features tls
 cargo check --lib --no-default-features --features grpc
+cargo check --lib --no-default-features --features db
 cargo check --no-default-features --features cli
 cargo build --examples
 

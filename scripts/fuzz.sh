@@ -13,7 +13,7 @@ seconds="${1:-60}"
 
 scripts/setup.sh fuzz
 export PATH="$PATH:$PWD/.venv/bin"
-targets=(target_grammar duration status_list expand cli_args)
+targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached)
 total=0
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"

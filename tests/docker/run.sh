@@ -548,8 +548,11 @@ else
     fail "install: docker build of the bare app image or volume create"
 fi
 if command -v docker-compose >/dev/null 2>&1; then
-    icompose() { HEALTHPROBE_IMAGE="$PROBE_IMAGE" HEALTHPROBE_APP_IMAGE="$BARE_IMAGE" docker-compose -f "$ROOT/examples/compose-install.yaml" -p "${RUN_ID}i" "$@"; }
-    if timeout 120 icompose up -d >"$work/compose-install.log" 2>&1; then
+    # `timeout` runs programs, not shell functions: the command is spelled out through `env`.
+    icompose=(env HEALTHPROBE_IMAGE="$PROBE_IMAGE" HEALTHPROBE_APP_IMAGE="$BARE_IMAGE"
+        docker-compose -f "$ROOT/examples/compose-install.yaml" -p "${RUN_ID}i")
+    icompose() { "${icompose[@]}" "$@"; }
+    if timeout 120 "${icompose[@]}" up -d >"$work/compose-install.log" 2>&1; then
         inst="$(icompose ps -q probe-install 2>/dev/null)"; app="$(icompose ps -q app 2>/dev/null)"
         code="$(d inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$inst" 2>/dev/null)"
         if [ "$code" = "0 exited" ]; then pass "compose-install: probe-install ran once and exited 0"; else fail "compose-install: probe-install: $code"; fi

@@ -7,7 +7,9 @@ use std::net::Ipv6Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{Cmd, GRACE, Response, Server, TempDir, dead_port, pong, skip};
+use crate::support::{
+    Cmd, Response, Server, TempDir, dead_port, pings_nope, pings_pong, pong, skip,
+};
 
 #[test]
 fn open_port_is_healthy() {
@@ -132,49 +134,14 @@ fn fake_redis_answers_ping() {
     let received = Arc::new(Mutex::new(Vec::new()));
     let seen = received.clone();
     let srv = Server::raw(move |s| pong(s, &seen));
-    let target = srv.tcp_target();
-    let out = Cmd::new()
-        .args(["--send", r"PING\r\n", "--expect", "PONG", &target])
-        .run();
-    out.healthy().within(Duration::from_secs(2));
-    out.reports_one(true, &target);
-    assert_eq!(
-        &*received.lock().unwrap(),
-        b"PING\r\n",
-        "the escapes are sent as CR LF"
-    );
+    pings_pong(&srv.tcp_target(), &received);
 }
 
 #[test]
 fn fake_redis_unexpected_reply() {
-    // Redis keeps the connection open after +PONG: the probe waits for NOPE until the deadline,
-    // then says what it expected and what it got.
     let received = Arc::new(Mutex::new(Vec::new()));
     let srv = Server::raw(move |s| pong(s, &received));
-    let target = srv.tcp_target();
-    let out = Cmd::new()
-        .args([
-            "-t",
-            "1s",
-            "--send",
-            r"PING\r\n",
-            "--expect",
-            "NOPE",
-            &target,
-        ])
-        .run();
-    out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
-        .lasted_until(Duration::from_secs(1));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("expected") && line.detail.contains("NOPE"),
-        "expected the reason to name the expectation",
-    );
-    out.check(
-        line.detail.contains("PONG"),
-        "expected the reason to show what came back",
-    );
+    pings_nope(&srv.tcp_target());
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::support::{Cmd, GRACE, Response, Server, TempDir, pong};
+use crate::support::{Cmd, Response, Server, TempDir, pings_nope, pings_pong, pong};
 
 // --- unix:// --------------------------------------------------------------------------------
 
@@ -55,37 +55,8 @@ fn unix_send_expect() {
     let seen = received.clone();
     let srv = Server::unix_raw(move |s| pong(s, &seen));
     let target = srv.unix_target();
-
-    let out = Cmd::new()
-        .args(["--send", r"PING\r\n", "--expect", "PONG", &target])
-        .run();
-    out.healthy().within(Duration::from_secs(2));
-    out.reports_one(true, &target);
-    assert_eq!(
-        &*received.lock().unwrap(),
-        b"PING\r\n",
-        "the escapes are sent as CR LF"
-    );
-
-    let out = Cmd::new()
-        .args([
-            "-t",
-            "1s",
-            "--send",
-            r"PING\r\n",
-            "--expect",
-            "NOPE",
-            &target,
-        ])
-        .run();
-    out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
-        .lasted_until(Duration::from_secs(1));
-    let line = out.reports_one(false, &target);
-    out.check(
-        line.detail.contains("NOPE") && line.detail.contains("PONG"),
-        "expected the reason to say expected vs got",
-    );
+    pings_pong(&target, &received);
+    pings_nope(&target);
 }
 
 // --- http+unix:// -----------------------------------------------------------------------------

@@ -16,22 +16,16 @@ use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, shorten};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::target::{Target, TargetKind, percent_decode};
 
 const PATH: &str = "/grpc.health.v1.Health/Check";
 
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
-}
-
-fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     let deadline = ctx.deadline;
     let tls = target.kind() == TargetKind::Grpcs;
     #[cfg(not(feature = "tls"))]

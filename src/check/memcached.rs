@@ -8,7 +8,7 @@ use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::Error;
-use crate::report::Outcome;
+use crate::report::Detail;
 use crate::target::Target;
 
 const LINE_LIMIT: usize = 1024;
@@ -38,16 +38,13 @@ pub(crate) fn exchange(stream: &mut impl Timed, deadline: &Deadline) -> Result<S
     }
 }
 
-/// The adapter to the checks' contract.
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = wire::connect(ctx, target, &mut details)
-        .and_then(|mut stream| exchange(&mut stream, ctx.deadline));
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
+/// A check's steps (mod.rs gathers the details into the outcome).
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
+    wire::connect(ctx, target, details).and_then(|mut stream| exchange(&mut stream, ctx.deadline))
 }
 
 #[cfg(test)]

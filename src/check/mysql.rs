@@ -24,7 +24,7 @@ use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, FRAME_LIMIT, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
-use crate::report::Outcome;
+use crate::report::Detail;
 use crate::target::Target;
 
 const CLIENT_LONG_PASSWORD: u32 = 0x1;
@@ -354,8 +354,12 @@ fn scramble(_plugin: &str, password: &str, _nonce: &[u8]) -> Result<Vec<u8>, Err
     ))
 }
 
-/// The adapter to the checks' contract.
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
+/// A check's steps (mod.rs gathers the details into the outcome).
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     let (user, password) = wire::login(ctx, target);
     let params = MysqlParams {
         user: user.unwrap_or(if password.is_some() {
@@ -366,14 +370,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         password,
         database: Some(target.path()).filter(|d| !d.is_empty()),
     };
-    let mut details = Vec::new();
-    let verdict = wire::connect(ctx, target, &mut details)
-        .and_then(|mut stream| exchange(&mut stream, &params, ctx.deadline));
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
+    wire::connect(ctx, target, details)
+        .and_then(|mut stream| exchange(&mut stream, &params, ctx.deadline))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, FRAME_LIMIT, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::target::Target;
 
 /// SQLSTATE `cannot_connect_now`: the one error `pg_isready` reads as "rejecting connections".
@@ -583,18 +583,11 @@ mod scram {
 #[allow(unused_imports)]
 pub(crate) use scram::parse_server_first;
 
-/// The adapter to the checks' contract.
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
-}
-
-fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     let (user, password) = wire::login(ctx, target);
     let user = user.unwrap_or("postgres");
     let database = match target.path() {

@@ -16,7 +16,7 @@ use crate::check::shared::{Ctx, Timed};
 use crate::check::wire::{self, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::Error;
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::target::{Target, TargetKind};
 
 /// The longest reply line accepted: Redis's error texts are well under it.
@@ -131,18 +131,11 @@ fn refused(text: &str) -> Error {
     }
 }
 
-/// The adapter to the checks' contract.
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
-}
-
-fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     let (user, password) = wire::login(ctx, target);
     let params = RedisParams {
         user,

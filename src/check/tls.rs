@@ -7,21 +7,15 @@ use std::time::Duration;
 use crate::check::shared::{Ctx, TlsStream, converse};
 use crate::deadline::Deadline;
 use crate::error::{Error, Phase};
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::target::Target;
 use crate::tls::{self, TlsUse};
 
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
-}
-
-fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     // A bad CA file, client key or server name fails before a socket opens.
     ctx.tls_config(TlsUse::Plain)?;
     let name = ctx.tls_name(target.host());

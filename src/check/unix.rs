@@ -5,20 +5,14 @@ use std::os::unix::net::UnixStream;
 use crate::check::shared::{Ctx, converse};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::target::Target;
 
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut details = Vec::new();
-    let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
-}
-
-fn steps(ctx: &Ctx<'_>, target: &Target, details: &mut Vec<Detail>) -> Result<String, Error> {
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     let mut stream = connect(target.path(), ctx.deadline)?;
     details.push(ctx.connected(target.path()));
     match converse(&mut stream, ctx)? {

@@ -134,3 +134,46 @@ pub fn cargo() -> std::process::Command {
     }
     cargo
 }
+
+/// `--send PING\r\n --expect PONG` against a server running [`pong`] (tcp:// or unix://):
+/// healthy, and the escapes went out as CR LF.
+pub fn pings_pong(target: &str, received: &std::sync::Mutex<Vec<u8>>) {
+    let out = Cmd::new()
+        .args(["--send", r"PING\r\n", "--expect", "PONG", target])
+        .run();
+    out.healthy().within(Duration::from_secs(2));
+    out.reports_one(true, target);
+    assert_eq!(
+        &*received.lock().unwrap(),
+        b"PING\r\n",
+        "the escapes are sent as CR LF"
+    );
+}
+
+/// `--expect NOPE` against [`pong`], which keeps the connection open after +PONG: the probe
+/// waits for NOPE until the 1 s deadline, then says what it expected and what it got.
+pub fn pings_nope(target: &str) {
+    let out = Cmd::new()
+        .args([
+            "-t",
+            "1s",
+            "--send",
+            r"PING\r\n",
+            "--expect",
+            "NOPE",
+            target,
+        ])
+        .run();
+    out.unhealthy()
+        .within(Duration::from_secs(1) + GRACE)
+        .lasted_until(Duration::from_secs(1));
+    let line = out.reports_one(false, target);
+    out.check(
+        line.detail.contains("expected") && line.detail.contains("NOPE"),
+        "expected the reason to name the expectation",
+    );
+    out.check(
+        line.detail.contains("PONG"),
+        "expected the reason to show what came back",
+    );
+}

@@ -287,7 +287,12 @@ pub fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panic".into());
-        let at = info.location().map(|l| (l.file(), l.line()));
+        // The release binaries carry no panic locations (`-Z location-detail=none`: file
+        // `<redacted>`, line 0), so there is none to print.
+        let at = info
+            .location()
+            .filter(|l| l.line() != 0)
+            .map(|l| (l.file(), l.line()));
         let _ = std::io::stderr().write_all(render::panic(&what, at).as_bytes());
         std::process::exit(i32::from(EXIT_UNHEALTHY));
     }));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers (target grammar, durations, status lists, ${VAR} expansion, the whole
-# command line) with cargo-fuzz on the nightly toolchain, from the seed corpus in fuzz/corpus/.
+# command line, the database replies) with cargo-fuzz on the pinned nightly of the release builds
+# (scripts/lib/nightly.sh: $NIGHTLY), from the seed corpus in fuzz/corpus/.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 60)
 #
@@ -12,6 +13,9 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
 scripts/setup.sh fuzz
+say() { printf 'fuzz: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/nightly.sh
+. scripts/lib/nightly.sh  # NIGHTLY, the toolchain setup.sh installed
 export PATH="$PATH:$PWD/.venv/bin"
 targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached)
 total=0
@@ -21,9 +25,13 @@ for t in "${targets[@]}"; do
   # A private copy of the corpus dir keeps the checked-in seeds as they are.
   work=$(mktemp -d)
   cp -r "fuzz/corpus/$t/." "$work/"
-  if ! cargo +nightly fuzz run "$t" "$work" -- -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
+  if ! cargo "+$NIGHTLY" fuzz run "$t" "$work" -- -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1; then
     tail -30 "$log" >&2
-    echo "fuzz: $t crashed; see fuzz/artifacts/$t/" >&2
+    if compgen -G "fuzz/artifacts/$t/*" >/dev/null; then
+      echo "fuzz: $t crashed; see fuzz/artifacts/$t/" >&2
+    else
+      echo "fuzz: cargo +$NIGHTLY fuzz run $t failed before fuzzing (the log's end is above)" >&2
+    fi
     exit 1
   fi
   # libFuzzer's count: its final stats, else its last "Done N runs" or "#N DONE" line.

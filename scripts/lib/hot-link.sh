@@ -46,13 +46,14 @@ for i in "${!first[@]}"; do [ "${first[$i]}" = "$out" ] && [ "${first[$((i - 1))
 "$cc" "${first[@]}"
 
 # `readelf -Ws`: every function symbol of the first link (readelf reads any architecture's ELF).
-# Each name is paired with its blanked form, then taken in the list's order.
+# Each name is paired with its blanked form, then taken in the list's order (every name of a
+# blanked form: LLVM's local copies `f.12` and `f.345` are both `f`).
 readelf -Ws --wide "$tmp/first" | awk '$4 == "FUNC" && $8 != "" { print $8 }' | sort -u \
     | sed -E 'h; s/Cs[0-9A-Za-z]+_/Cs_/g; s/B[0-9A-Za-z]*_/B_/g; s/\.[0-9]+$//; G; s/\n/ /' >"$tmp/names"
-awk 'NR == FNR { if (!($1 in name)) name[$1] = $2; next } ($1 in name) { print name[$1] }' \
+awk 'NR == FNR { name[$1] = ($1 in name) ? name[$1] "\n" $2 : $2; next } ($1 in name) { print name[$1]; delete name[$1] }' \
     "$tmp/names" "$list" >"$tmp/order"
 [ -z "${HEALTHPROBE_LINK_LOG:-}" ] \
-    || echo "hot-link: $out: $(wc -l <"$tmp/order") of $(grep -vc '^#' "$list") listed functions ordered" >>"$HEALTHPROBE_LINK_LOG"
+    || echo "hot-link: $out: $(wc -l <"$tmp/order") functions ordered by $(grep -vc '^#' "$list") names" >>"$HEALTHPROBE_LINK_LOG"
 "$cc" "${keep[@]}" "-Wl,--symbol-ordering-file=$tmp/order" -Wl,--no-warn-symbol-ordering
 # scripts/hot-symbols.sh profiles this copy: the same build, with its symbols.
 [ -z "${HEALTHPROBE_LINK_UNSTRIPPED:-}" ] || cp "$out" "$HEALTHPROBE_LINK_UNSTRIPPED"

@@ -1,17 +1,23 @@
-//! Guards on what a check costs: the size of the static release binary and the instructions of
-//! one plain HTTP check (valgrind's callgrind, which counts the same on a busy machine).
+//! Guards on what a check costs: the size of the static binaries, and the instructions (valgrind's
+//! callgrind, which counts the same on a busy machine) and peak RSS of one plain HTTP check.
 //!
-//! Both need the static release binary, which `scripts/test.sh` builds before the tests
-//! (`cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe`). Without it,
-//! or without valgrind, the guards skip with a message; `HEALTHPROBE_REQUIRE_BUDGET=1` (set by
-//! the test command) makes that a failure instead. `bench/run.sh` prints the figures beside
-//! curl and busybox wget.
+//! Two sets of guards:
+//! - the contributor's stable build (`cargo build --release --target x86_64-unknown-linux-musl
+//!   --bin healthprobe`), which `scripts/test.sh` builds before the tests: regression guards;
+//! - the release set (`scripts/release.sh`: pinned nightly, build-std, the hot-first linker), when
+//!   `HEALTHPROBE_RELEASE_SET=DIR` names one (`scripts/check-release.sh` sets it after building
+//!   the set): issue 16's targets, full ≤ 1.6 MB and slim ≤ 600 KB, and a plain HTTP check of
+//!   either ≤ 100 K instructions and ≤ 1.0 MB peak RSS.
+//!
+//! Without the binaries, valgrind or GNU time, the guards skip with a message;
+//! `HEALTHPROBE_REQUIRE_BUDGET=1` (set by the test command) makes that a failure instead.
+//! `bench/run.sh` prints the figures beside curl and busybox wget.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::skip::REQUIRE_BUDGET;
-use crate::support::{Response, Server, skip_unless};
+use crate::support::{GNU_TIME, Response, Server, TempDir, skip_unless};
 
 /// A regression guard on the contributor's stable build (`cargo build --release --target
 /// x86_64-unknown-linux-musl`), not on the release binary (pinned nightly with build-std, about
@@ -71,13 +77,27 @@ fn plain_http_check_within_instruction_budget() {
             "no static release binary (cargo build --release --target x86_64-unknown-linux-musl)",
         );
     };
+    let Some(collected) = instructions(&bin) else {
+        return;
+    };
+    eprintln!("plain http check: {collected} instructions (budget {INSTRUCTION_BUDGET})");
+    assert!(
+        collected <= INSTRUCTION_BUDGET,
+        "{collected} instructions, over the budget of {INSTRUCTION_BUDGET}"
+    );
+}
+
+/// The instructions of one plain HTTP check by `bin` (`env -i`, a loopback server), or `None`
+/// after skipping when valgrind is missing.
+fn instructions(bin: &Path) -> Option<u64> {
     if Command::new("valgrind").arg("--version").output().is_err() {
-        return skip("valgrind is not installed (apt-get install valgrind)");
+        skip("valgrind is not installed (apt-get install valgrind)");
+        return None;
     }
     let server = Server::http(|_| Response::ok("ok"));
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(&bin)
+        .arg(bin)
         .arg(server.url("/health"))
         .env_clear()
         .output()
@@ -89,14 +109,111 @@ fn plain_http_check_within_instruction_budget() {
         "the check failed under valgrind:\n{stdout}\n{stderr}"
     );
     assert!(stdout.starts_with("healthy"), "{stdout}");
-    let collected: u64 = stderr
+    let collected = stderr
         .lines()
         .find_map(|l| l.split("Collected :").nth(1))
         .and_then(|n| n.trim().replace(',', "").parse().ok())
         .unwrap_or_else(|| panic!("no instruction count in valgrind's output:\n{stderr}"));
-    eprintln!("plain http check: {collected} instructions (budget {INSTRUCTION_BUDGET})");
-    assert!(
-        collected <= INSTRUCTION_BUDGET,
-        "{collected} instructions, over the budget of {INSTRUCTION_BUDGET}"
-    );
+    Some(collected)
+}
+
+/// The peak RSS in KiB of one plain HTTP check by `bin` (`env -i`, a loopback server; the
+/// highest of three runs), or `None` after skipping when GNU time is missing.
+fn peak_rss_kb(bin: &Path) -> Option<u64> {
+    if !Path::new(GNU_TIME).exists() {
+        skip("GNU time is not installed (apt-get install time)");
+        return None;
+    }
+    let server = Server::http(|_| Response::ok("ok"));
+    let dir = TempDir::new();
+    let report = dir.path().join("peak-rss");
+    let mut peak = 0;
+    for _ in 0..3 {
+        let out = Command::new(GNU_TIME)
+            .args(["-f", "%M", "-o"])
+            .arg(&report)
+            .arg(bin)
+            .arg(server.url("/health"))
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = std::fs::read_to_string(&report).unwrap();
+        let kb: u64 = text
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no peak RSS from {GNU_TIME}: {text:?}"));
+        peak = peak.max(kb);
+    }
+    Some(peak)
+}
+
+// --- the release set (issue 16's targets) --------------------------------------------------------
+
+/// Full features (cli, tls, grpc, db), x86_64, as published.
+const RELEASE_FULL_BYTES: u64 = 1_600_000;
+/// The slim variant (`cli` only), x86_64.
+const RELEASE_SLIM_BYTES: u64 = 600_000;
+/// One plain HTTP check, either variant.
+const RELEASE_INSTRUCTIONS: u64 = 100_000;
+const RELEASE_PEAK_RSS_KB: u64 = 1_000;
+
+/// The x86_64 binaries of the release set `HEALTHPROBE_RELEASE_SET` names: (variant, path, size
+/// budget).
+fn release_set() -> Vec<(&'static str, PathBuf, u64)> {
+    let Some(dir) = std::env::var_os("HEALTHPROBE_RELEASE_SET") else {
+        // Not a failure under HEALTHPROBE_REQUIRE_BUDGET: the test command's unit step has no
+        // release set yet; scripts/check-release.sh runs this test once it has built one.
+        crate::support::skip(
+            "no release set (HEALTHPROBE_RELEASE_SET=DIR, which scripts/check-release.sh sets)",
+        );
+        return Vec::new();
+    };
+    let dir = PathBuf::from(dir);
+    let version = env!("CARGO_PKG_VERSION");
+    [
+        ("full", "", RELEASE_FULL_BYTES),
+        ("slim", "-slim", RELEASE_SLIM_BYTES),
+    ]
+    .into_iter()
+    .map(|(variant, suffix, budget)| {
+        let path = dir.join(format!("healthprobe-{version}{suffix}-x86_64-linux-musl"));
+        assert!(
+            path.exists(),
+            "{} is missing from the release set",
+            path.display()
+        );
+        (variant, path, budget)
+    })
+    .collect()
+}
+
+#[test]
+fn release_set_within_issue_16_targets() {
+    let mut misses = Vec::new();
+    for (variant, bin, size_budget) in release_set() {
+        let size = std::fs::metadata(&bin).unwrap().len();
+        let instructions = instructions(&bin);
+        let peak = peak_rss_kb(&bin);
+        eprintln!(
+            "release {variant}: {size} bytes (target {size_budget}); plain http check: \
+             {instructions:?} instructions (target {RELEASE_INSTRUCTIONS}), peak RSS {peak:?} KiB \
+             (target {RELEASE_PEAK_RSS_KB})"
+        );
+        if size > size_budget {
+            misses.push(format!("{variant}: {size} bytes > {size_budget}"));
+        }
+        if instructions.is_some_and(|n| n > RELEASE_INSTRUCTIONS) {
+            misses.push(format!(
+                "{variant}: {instructions:?} instructions > {RELEASE_INSTRUCTIONS}"
+            ));
+        }
+        if peak.is_some_and(|kb| kb > RELEASE_PEAK_RSS_KB) {
+            misses.push(format!(
+                "{variant}: peak RSS {peak:?} KiB > {RELEASE_PEAK_RSS_KB}"
+            ));
+        }
+    }
+    assert!(misses.is_empty(), "over the release targets: {misses:?}");
 }

@@ -102,8 +102,9 @@ pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
 }
 
 /// How a message about a missing feature names the build: the published slim variant is the
-/// one with neither `tls` nor `grpc`.
-pub(crate) const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc")) {
+/// one with none of `tls`, `grpc` and `db`.
+pub(crate) const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc", feature = "db"))
+{
     "this build"
 } else {
     "the slim build (`cli` only)"

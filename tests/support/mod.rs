@@ -20,7 +20,7 @@ mod server;
 pub mod skip;
 mod tls;
 
-pub use cmd::{Cmd, Output, ResultLine, probe_binary, probe_is_debug_build};
+pub use cmd::{Cmd, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};
 pub use skip::{skip, skip_unless};
 pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};

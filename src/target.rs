@@ -211,12 +211,17 @@ impl FromStr for Target {
     fn from_str(input: &str) -> Result<Target, ParseError> {
         let redacted = redact_userinfo(input);
         let err = |expected: &str| ParseError::new("target", &redacted, expected);
-        let (scheme, rest) = input
-            .split_once("://")
-            .ok_or_else(|| err(EXPECTED_SCHEME))?;
+        let (scheme, rest) = split_scheme(input).ok_or_else(|| err(EXPECTED_SCHEME))?;
         let kind = TargetKind::from_scheme(&scheme.to_ascii_lowercase())
             .ok_or_else(|| err(EXPECTED_SCHEME))?;
-        if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let spaced = if input.is_ascii() {
+            // The same test, byte by byte (ASCII's whitespace outside is_ascii_whitespace, \x0B,
+            // is a control character).
+            (input.bytes()).any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        } else {
+            input.chars().any(|c| c.is_whitespace() || c.is_control())
+        };
+        if spaced {
             return Err(err("expected no spaces or control characters"));
         }
         let mut target = Target {
@@ -358,11 +363,24 @@ fn postgres_tls(query: &str) -> Result<bool, String> {
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
 fn split_path(rest: &str) -> (&str, &str) {
-    match rest.find(['/', '?', '#']) {
+    match authority_end(rest) {
         Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], &rest[i..]),
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     }
+}
+
+/// `s.split_once("://")`, without setting up a substring searcher: every target and every
+/// redirect is split here, and a plain HTTP check is some 100 K instructions all told.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
+    Some((&s[..i], &s[i + 3..]))
+}
+
+/// Where the authority after `scheme://` ends: the first `/`, `?` or `#` (ASCII, so a byte
+/// search finds the same place as a char search).
+fn authority_end(rest: &str) -> Option<usize> {
+    rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#'))
 }
 
 fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
@@ -430,11 +448,11 @@ pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
 
 /// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.
 pub(crate) fn redact_userinfo(s: &str) -> String {
-    let Some((scheme, rest)) = s.split_once("://") else {
+    let Some((scheme, rest)) = split_scheme(s) else {
         return s.to_string();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
+    let end = authority_end(rest).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
         Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
         None => s.to_string(),
     }

@@ -55,8 +55,10 @@ readelf -Ws --wide "$tmp/first" | awk '$4 == "FUNC" && $8 != "" { print $2, $8 }
     | awk '!seen[$2]++ { print $2 }' | sed -E 'h; s/Cs[0-9A-Za-z]+_/Cs_/g; s/B[0-9A-Za-z]*_/B_/g; s/\.[0-9]+$//; G; s/\n/ /' >"$tmp/names"
 awk 'NR == FNR { name[$1] = ($1 in name) ? name[$1] "\n" $2 : $2; next } ($1 in name) { print name[$1]; delete name[$1] }' \
     "$tmp/names" "$list" >"$tmp/order"
-[ -z "${HEALTHPROBE_LINK_LOG:-}" ] \
-    || echo "hot-link: $out: $(wc -l <"$tmp/order") functions ordered by $(grep -vc '^#' "$list") names" >>"$HEALTHPROBE_LINK_LOG"
+if [ -n "${HEALTHPROBE_LINK_LOG:-}" ]; then
+    echo "hot-link: $out: $(wc -l <"$tmp/order") functions ordered by $(grep -vc '^#' "$list") names" >>"$HEALTHPROBE_LINK_LOG"
+    cp "$tmp/order" "$HEALTHPROBE_LINK_LOG.$$.order"; cp "$tmp/names" "$HEALTHPROBE_LINK_LOG.$$.names"
+fi
 "$cc" "${keep[@]}" "-Wl,--symbol-ordering-file=$tmp/order" -Wl,--no-warn-symbol-ordering
 # scripts/hot-symbols.sh profiles this copy: the same build, with its symbols.
 [ -z "${HEALTHPROBE_LINK_UNSTRIPPED:-}" ] || cp "$out" "$HEALTHPROBE_LINK_UNSTRIPPED"

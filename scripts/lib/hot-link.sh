@@ -59,7 +59,10 @@ if [ -n "${HEALTHPROBE_LINK_LOG:-}" ]; then
     echo "hot-link: $out: $(wc -l <"$tmp/order") functions ordered by $(grep -vc '^#' "$list") names" >>"$HEALTHPROBE_LINK_LOG"
     cp "$tmp/order" "$HEALTHPROBE_LINK_LOG.$$.order"; cp "$tmp/names" "$HEALTHPROBE_LINK_LOG.$$.names"
 fi
-"$cc" "${keep[@]}" "-Wl,--symbol-ordering-file=$tmp/order" -Wl,--no-warn-symbol-ordering
+# No build-id: rust-lld would hash the file with its symbol table, whose names carry the
+# checkout's path hash, and the note would differ between two builds of one commit after the
+# symbols are stripped. The release binaries are named by their sha256 (SHA256SUMS) instead.
+"$cc" "${keep[@]}" "-Wl,--symbol-ordering-file=$tmp/order" -Wl,--no-warn-symbol-ordering -Wl,--build-id=none
 # scripts/hot-symbols.sh profiles this copy: the same build, with its symbols.
 [ -z "${HEALTHPROBE_LINK_UNSTRIPPED:-}" ] || cp "$out" "$HEALTHPROBE_LINK_UNSTRIPPED"
 if [ "$strip" = 1 ]; then

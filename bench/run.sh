@@ -416,7 +416,9 @@ measure() {
     local check=$1 tool=$2 shown=$3
     shift 4
     local is_hp=0 rc out instr rss wall wmin wmax procs detail=""
-    local -a envp=(env ${ROW_ENV[@]+"${ROW_ENV[@]}"})
+    # Every tool runs with the same small environment (PATH only), as tests/budget.rs measures:
+    # a shell's variables would add each tool's getenv scans (~10 K instructions for us).
+    local -a envp=(env -i "PATH=$PATH" ${ROW_ENV[@]+"${ROW_ENV[@]}"})
     [[ "$tool" == healthprobe* ]] && is_hp=1
     log "[$check] $tool: $shown"
 

@@ -621,8 +621,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 [[ -n $cpu ]] || cpu=$(uname -m)
-HP_HOW="x86_64 musl static, the release set of scripts/release.sh ($(sed -n 1p "${REL:-/nonexistent}/TOOLCHAIN" 2>/dev/null)), built by this run"
-[[ -n "${HEALTHPROBE_BIN:-}" ]] && HP_HOW="HEALTHPROBE_BIN=$HEALTHPROBE_BIN"
+if [[ -n "${HEALTHPROBE_BIN:-}" ]]; then
+    HP_HOW="HEALTHPROBE_BIN=$HEALTHPROBE_BIN"
+else
+    HP_HOW="x86_64 musl static, the release set of scripts/release.sh ($(sed -n 1p "$REL/TOOLCHAIN")), built by this run"
+fi
 hp_version=$("$HP" --version 2>/dev/null | sed -n 1p || true)
 
 get() { # CHECK TOOL COLUMN(4..8)

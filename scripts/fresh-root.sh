@@ -47,6 +47,12 @@ mount_in() { # mount_in SRC TARGET [mount args...]
     mount "$@" "$src" "$dst"
     mounts+=("$dst")
 }
+# The root itself a mount point, as a machine's / is: dockerd makes `/` private inside its mount
+# namespace (`remount /, flags: 0x84000: invalid argument` in a plain directory), and so do the
+# tests' `unshare -m` cases.
+mount --bind "$DIR" "$DIR"
+mount --make-private "$DIR"
+mounts+=("$DIR")
 mount_in proc /proc -t proc
 mount_in /sys /sys --rbind
 mount --make-rslave "$DIR/sys"

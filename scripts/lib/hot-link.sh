@@ -45,12 +45,11 @@ first=("${keep[@]}")
 for i in "${!first[@]}"; do [ "${first[$i]}" = "$out" ] && [ "${first[$((i - 1))]:-}" = -o ] && first[i]="$tmp/first"; done
 "$cc" "${first[@]}"
 
-# `readelf -Ws`: every function symbol of the first link (readelf reads any architecture's ELF).
-# Each name is paired with its blanked form, then taken in the list's order (every name of a
-# blanked form: LLVM's local copies `f.12` and `f.345` are both `f`).
-# Names are taken in the first link's address order, never sorted by name: the crate hashes in
-# them differ between checkouts (the root crate's is its path), and a name order would follow the
-# hashes where names blank alike, making two builds of one commit differ.
+# `readelf -Ws`: every function symbol of the first link (readelf reads any architecture's ELF),
+# in address order, never sorted by name: the crate hashes in the names differ between checkouts
+# (the root crate's is its path), and a name order would follow them where names blank alike.
+# Each name is paired with its blanked form; the list's order then takes every name of a blanked
+# form (LLVM's local copies `f.12` and `f.345` are both `f`).
 readelf -Ws --wide "$tmp/first" | awk '$4 == "FUNC" && $8 != "" { print $2, $8 }' | sort -s -k1,1 \
     | awk '!seen[$2]++ { print $2 }' | sed -E 'h; s/Cs[0-9A-Za-z]+_/Cs_/g; s/B[0-9A-Za-z]*_/B_/g; s/\.[0-9]+$//; G; s/\n/ /' >"$tmp/names"
 awk 'NR == FNR { name[$1] = ($1 in name) ? name[$1] "\n" $2 : $2; next } ($1 in name) { print name[$1]; delete name[$1] }' \

@@ -4,7 +4,8 @@
 //!
 //! # Adding a check kind
 //! 1. A new file here, `foo.rs`, with `pub(crate) fn steps(ctx: &Ctx<'_>, target: &Target,
-//!    details: &mut Vec<Detail>) -> Result<String, Error>` (a [`Steps`]). It reads `ctx.settings`; opens its connection with `ctx.connect(host, port)`
+//!    details: &mut Vec<Detail>) -> Result<String, Error>` (a [`Steps`]). It reads
+//!    `ctx.settings`; opens its connection with `ctx.connect(host, port)`
 //!    (every resolved address in turn, `ip_family`, the deadline) and records
 //!    `ctx.connected(addr)`; wraps TLS, if it speaks it, with `ctx.wrap_tls(sock, host, …)`
 //!    (the probe's one TLS config); takes `user[:password]@` from `target.credentials()`;

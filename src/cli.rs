@@ -13,11 +13,11 @@ use argh::{FromArgValue, FromArgs};
 use crate::deadline::Deadline;
 use crate::duration::format_duration;
 use crate::error::{Error, ErrorKind};
-use crate::expand::expand_env;
 use crate::net::IpFamily;
 use crate::probe::{DEFAULT_TIMEOUT, Probe};
 use crate::render;
 use crate::report::{CheckReport, Report};
+use crate::seal;
 use crate::target::Target;
 use crate::{StatusList, parse_duration};
 
@@ -212,14 +212,43 @@ fn split_command<S: AsRef<str>>(args: &[S]) -> (&[S], Vec<OsString>) {
 
 /// Runs the `healthprobe` command line with the process's arguments and returns the exit code.
 pub fn main() -> std::process::ExitCode {
+    std::process::ExitCode::from(main_with(None))
+}
+
+/// The `healthprobe` binary's own entry: [`main`], and the `seal` verb and sealed runs, which
+/// need the binary's seal slot. `slot` reads byte `i` of it (src/main.rs: a `static` of
+/// [`SEAL_SLOT`], read with volatile loads). Not part of the API.
+#[doc(hidden)]
+pub fn main_sealable(slot: fn(usize) -> u8) -> std::process::ExitCode {
+    std::process::ExitCode::from(match seal::read(slot) {
+        seal::State::Unsealed => main_with(Some(slot)),
+        seal::State::Sealed(sealed) => run_sealed(sealed, std::env::args_os().skip(1).collect()),
+        // Fail closed: a damaged slot never falls back to an unsealed run.
+        seal::State::Damaged(why) => usage_error(&format!(
+            "this copy's sealed command line is damaged ({why}): it runs nothing"
+        )),
+    })
+}
+
+/// An unsealed slot, as src/main.rs declares it. Not part of the API.
+#[doc(hidden)]
+pub const SEAL_SLOT: [u8; seal::SLOT_LEN] = seal::SLOT;
+
+fn main_with(slot: Option<fn(usize) -> u8>) -> u8 {
     let mut args = std::env::args_os();
     let name = args.next().unwrap_or_else(|| "healthprobe".into());
     let args: Vec<OsString> = args.collect();
     // A verb only as the first argument: a target always has a scheme, so `install` is no target.
     if args.first().is_some_and(|a| a == "install") {
-        return std::process::ExitCode::from(install(&args[1..]));
+        return install(&args[1..]);
     }
-    std::process::ExitCode::from(run(&name.to_string_lossy(), args))
+    if args.first().is_some_and(|a| a == "seal") {
+        return match slot {
+            Some(slot) => seal_verb(&args[1..], slot),
+            None => usage_error("seal: this binary cannot seal (only the healthprobe binary can)"),
+        };
+    }
+    run(&name.to_string_lossy(), args)
 }
 
 /// `healthprobe install DIR`: one line, exit 0; or one line saying why not, exit 1.
@@ -239,6 +268,208 @@ fn install(args: &[OsString]) -> u8 {
             EXIT_HEALTHY
         }
         Err(e) => usage_error(&format!("install: {e}")),
+    }
+}
+
+/// `healthprobe seal OUT [--keep-env NAME]... [OPTIONS] TARGET... [-- COMMAND ARG...]`: one
+/// line, exit 0; or one line saying why not, exit 1, and nothing written.
+fn seal_verb(args: &[OsString], slot: fn(usize) -> u8) -> u8 {
+    if let [flag] = args
+        && (flag == "--help" || flag == "-h")
+    {
+        let _ = std::io::stdout().write_all(render::SEAL_HELP.as_bytes());
+        return EXIT_HEALTHY;
+    }
+    match seal_to(args, slot) {
+        Ok(line) => {
+            let _ = std::io::stdout().write_all(line.as_bytes());
+            EXIT_HEALTHY
+        }
+        Err(message) => usage_error(&format!("seal: {message}")),
+    }
+}
+
+fn seal_to(args: &[OsString], slot: fn(usize) -> u8) -> Result<String, String> {
+    let args = utf8(args.to_vec())?;
+    let (out, mut rest) = match args.split_first() {
+        Some((out, rest)) if !out.is_empty() && !out.starts_with('-') => (out, rest),
+        _ => {
+            return Err("expected the file to write, then the command line to seal \
+                 (seal OUT [--keep-env NAME]... TARGET...)"
+                .into());
+        }
+    };
+    let mut kept = Vec::new();
+    while let Some(flag) = rest.first().filter(|f| *f == "--keep-env") {
+        let name = rest
+            .get(1)
+            .filter(|n| is_var_name(n))
+            .ok_or_else(|| format!("{flag}: expected a variable name (letters, digits and _)"))?;
+        kept.push(name.clone());
+        rest = &rest[2..];
+    }
+    // Validated as a run would be, each kept variable standing first for 1, then for 2: what a
+    // kept variable changes shows, and it may change no host, socket or file.
+    let ones: Vec<(String, &str)> = kept.iter().map(|k| (k.clone(), "1")).collect();
+    let (plan, env) = sealing(rest, &ones)?;
+    for (i, name) in kept.iter().enumerate() {
+        let mut twos = ones.clone();
+        twos[i].1 = "2";
+        let (other, _) = sealing(rest, &twos)?;
+        if let Some(t) = moved_target(&plan.targets, &other.targets) {
+            return Err(format!(
+                "--keep-env {name}: ${{{name}}} stands in what {t} connects to or reads; a kept \
+                 variable may stand in a port, path, query or header value only"
+            ));
+        }
+    }
+    let Env::Sealing {
+        read, kept_read, ..
+    } = env
+    else {
+        unreachable!("sealing reads through Env::Sealing")
+    };
+    for name in &kept {
+        if !kept_read.borrow().contains(name) {
+            return Err(format!(
+                "--keep-env {name}: no target or header value reads ${{{name}}}"
+            ));
+        }
+        if proxy_reads(rest, name) {
+            return Err(format!(
+                "--keep-env {name}: ${{{name}}} stands in the proxy; a kept variable may stand \
+                 in a port, path, query or header value only"
+            ));
+        }
+    }
+    if let Some(program) = plan.command.first()
+        && !program.to_string_lossy().starts_with('/')
+    {
+        return Err(format!(
+            "-- {}: a sealed command is an absolute path (a sealed copy reads no PATH)",
+            program.to_string_lossy()
+        ));
+    }
+    let sealed = seal::Sealed {
+        args: rest.to_vec(),
+        env: read.into_inner(),
+        kept,
+    };
+    let magic = seal::magic(slot);
+    let slot_bytes = seal::encode(&sealed, &magic)?;
+    let mut exe = Vec::new();
+    crate::install::open_self()
+        .and_then(|mut f| {
+            std::io::Read::read_to_end(&mut f, &mut exe)
+                .map_err(crate::install::fail("cannot read this executable".into()))
+        })
+        .map_err(|e| e.to_string())?;
+    seal::patch(&mut exe, &magic, &slot_bytes)?;
+    let out = std::path::Path::new(out);
+    let bytes =
+        crate::install::write_atomically(out, &mut exe.as_slice()).map_err(|e| e.to_string())?;
+    Ok(render::sealed(
+        out,
+        bytes,
+        &shown(&sealed.args),
+        &sealed.kept,
+    ))
+}
+
+/// A command line validated for sealing, kept variables standing for `stand_ins`.
+fn sealing<'a>(
+    args: &[String],
+    stand_ins: &'a [(String, &'a str)],
+) -> Result<(Plan, Env<'a>), String> {
+    let env = Env::Sealing {
+        kept: stand_ins,
+        read: Default::default(),
+        kept_read: Default::default(),
+    };
+    match parse("healthprobe", args, &env) {
+        Ok(plan) => Ok((plan, env)),
+        Err(Early::Usage(message)) => Err(message),
+        Err(_) => Err("--help and --version are not sealed".into()),
+    }
+}
+
+/// The first target whose host, socket, file, scheme or login differs between two plans.
+fn moved_target<'t>(a: &'t [Target], b: &[Target]) -> Option<&'t Target> {
+    a.iter()
+        .zip(b)
+        .find(|(x, y)| fixed_part(x) != fixed_part(y))
+        .map(|(x, _)| x)
+}
+
+/// What a kept variable may not change in a target: all but its port and (for network kinds)
+/// its path and query.
+fn fixed_part(t: &Target) -> (crate::TargetKind, &str, Option<&str>, bool, Option<&str>) {
+    use crate::TargetKind::{File, Unix};
+    let path = matches!(t.kind(), Unix | File).then(|| t.path());
+    (t.kind(), t.host(), t.userinfo(), t.db_tls(), path)
+}
+
+/// Whether the `--proxy` value of `args` reads `${name}`.
+fn proxy_reads(args: &[String], name: &str) -> bool {
+    args.windows(2).any(|w| {
+        w[0] == "--proxy"
+            && (w[1].contains(&format!("${{{name}}}")) || w[1].contains(&format!("${{{name}:-")))
+    })
+}
+
+fn is_var_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// A sealed command line as printed: userinfo and secret header values redacted, `${VAR}` as
+/// written (never a recorded value).
+fn shown(args: &[String]) -> String {
+    let mut out = Vec::with_capacity(args.len());
+    let mut header_next = false;
+    for a in args {
+        let a = if header_next {
+            redact_header(a)
+        } else if a.contains("://") {
+            crate::target::redact_userinfo(a)
+        } else {
+            a.clone()
+        };
+        header_next = a == "-H" || a == "--header";
+        out.push(if a.is_empty() || a.contains(char::is_whitespace) {
+            format!("'{a}'")
+        } else {
+            a
+        });
+    }
+    out.join(" ")
+}
+
+/// A sealed copy: no arguments runs the sealed check; `--version` and `--help` print; anything
+/// else is refused.
+fn run_sealed(sealed: seal::Sealed, args: Vec<OsString>) -> u8 {
+    match args.as_slice() {
+        [] => {}
+        [a] if a == "--version" || a == "-V" => {
+            print!(
+                "{}",
+                render::sealed_version(&shown(&sealed.args), &sealed.kept)
+            );
+            return EXIT_HEALTHY;
+        }
+        [a] if a == "--help" || a == "-h" => {
+            print!("{}", render::sealed_help(&shown(&sealed.args)));
+            return EXIT_HEALTHY;
+        }
+        _ => {
+            return usage_error(
+                "this copy is sealed: it runs its own check and takes no arguments (see --version)",
+            );
+        }
+    }
+    match parse("healthprobe", &sealed.args, &Env::Sealed(&sealed)) {
+        Ok(plan) => execute(plan),
+        Err(Early::Usage(message)) => usage_error(&message),
+        Err(_) => usage_error("the sealed command line asks for help or a version"),
     }
 }
 
@@ -301,35 +532,110 @@ pub fn install_panic_hook() {
 /// Runs the command line (`args` without the program name) and returns the exit code; prints
 /// the report or the usage error. Execs the command after `--` when healthy.
 pub fn run(program: &str, args: Vec<OsString>) -> u8 {
-    let args = match args
-        .into_iter()
+    let args = match utf8(args) {
+        Ok(args) => args,
+        Err(message) => return usage_error(&message),
+    };
+    match parse(program, &args, &Env::Process) {
+        Ok(plan) => execute(plan),
+        Err(Early::Help(text)) => {
+            print!("{}", render::help(&text));
+            EXIT_HEALTHY
+        }
+        Err(Early::Version) => {
+            print!("{}", render::version());
+            EXIT_HEALTHY
+        }
+        Err(Early::Usage(message)) => usage_error(&message),
+    }
+}
+
+fn utf8(args: Vec<OsString>) -> Result<Vec<String>, String> {
+    args.into_iter()
         .map(|a| a.into_string())
         .collect::<Result<Vec<String>, _>>()
-    {
-        Ok(args) => args,
-        Err(bad) => return usage_error(&format!("argument {bad:?} is not valid UTF-8")),
-    };
-    let (ours, command) = split_command(&args);
+        .map_err(|bad| format!("argument {bad:?} is not valid UTF-8"))
+}
+
+/// Why a command line ends before it runs a check.
+enum Early {
+    /// `--help`: argh's text.
+    Help(String),
+    Version,
+    /// A usage error: the message.
+    Usage(String),
+}
+
+/// Parses and validates a command line (without the program name), `${VAR}` and the
+/// `HEALTHPROBE_*` defaults read from `env`.
+fn parse(program: &str, args: &[String], env: &Env) -> Result<Plan, Early> {
+    let (ours, command) = split_command(args);
     let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
     let parsed = match Args::from_args(&[program], &ours) {
         Ok(parsed) => parsed,
-        Err(early) => {
-            if early.status.is_ok() {
-                print!("{}", render::help(&early.output));
-                return EXIT_HEALTHY;
-            }
-            return usage_error(&render::argh_error(&early.output));
-        }
+        Err(early) if early.status.is_ok() => return Err(Early::Help(early.output)),
+        Err(early) => return Err(Early::Usage(render::argh_error(&early.output))),
     };
     if parsed.version {
-        print!("{}", render::version());
-        return EXIT_HEALTHY;
+        return Err(Early::Version);
     }
-    let plan = match plan(parsed, command) {
-        Ok(plan) => plan,
-        Err(e) => return usage_error(&e.to_string()),
-    };
-    execute(plan)
+    plan(parsed, command, env).map_err(|e| Early::Usage(e.to_string()))
+}
+
+/// Where a command line's `${VAR}` values, the `HEALTHPROBE_*` defaults and the TLS roots of
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` come from.
+enum Env<'a> {
+    /// A run: the process's environment.
+    Process,
+    /// `seal`: the process's environment, each variable read recorded; a kept variable reads as
+    /// its stand-in (its value at run time is unknown when sealing). No `HEALTHPROBE_*`, no
+    /// `SSL_CERT_*`: what is sealed is the command line alone.
+    Sealing {
+        kept: &'a [(String, &'a str)],
+        read: std::cell::RefCell<Vec<(String, Option<String>)>>,
+        kept_read: std::cell::RefCell<Vec<String>>,
+    },
+    /// A sealed run: the values recorded when sealing; only kept variables from the process.
+    Sealed(&'a seal::Sealed),
+}
+
+impl Env<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        match self {
+            Env::Process => std::env::var(name).ok(),
+            Env::Sealing {
+                kept,
+                read,
+                kept_read,
+            } => {
+                if let Some((_, stand_in)) = kept.iter().find(|(k, _)| k == name) {
+                    kept_read.borrow_mut().push(name.to_string());
+                    return Some(stand_in.to_string());
+                }
+                let value = std::env::var(name).ok();
+                let mut read = read.borrow_mut();
+                if !read.iter().any(|(n, _)| n == name) {
+                    read.push((name.to_string(), value.clone()));
+                }
+                value
+            }
+            Env::Sealed(sealed) => match sealed.env.iter().find(|(n, _)| n == name) {
+                Some((_, value)) => value.clone(),
+                None if sealed.kept.iter().any(|k| k == name) => std::env::var(name).ok(),
+                None => None,
+            },
+        }
+    }
+
+    fn expand(&self, text: &str) -> Result<String, crate::ParseError> {
+        crate::expand::expand_with(text, |name| self.var(name))
+    }
+
+    /// Whether `HEALTHPROBE_TARGETS`, `HEALTHPROBE_TIMEOUT` and `SSL_CERT_*` count: in a plain
+    /// run only.
+    fn is_process(&self) -> bool {
+        matches!(self, Env::Process)
+    }
 }
 
 /// Parses and validates a command line without running any check: for the fuzzers.
@@ -337,7 +643,9 @@ pub fn run(program: &str, args: Vec<OsString>) -> u8 {
 pub fn validate(args: &[&str]) -> Result<(), String> {
     let (ours, command) = split_command(args);
     let parsed = Args::from_args(&["healthprobe"], ours).map_err(|e| e.output)?;
-    plan(parsed, command).map(|_| ()).map_err(|e| e.to_string())
+    plan(parsed, command, &Env::Process)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn usage_error(message: &str) -> u8 {
@@ -345,11 +653,11 @@ fn usage_error(message: &str) -> u8 {
     EXIT_UNHEALTHY
 }
 
-fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
+fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
     let env_timeout = || {
         let t = std::env::var("HEALTHPROBE_TIMEOUT")
             .ok()
-            .filter(|t| !t.is_empty())?;
+            .filter(|t| !t.is_empty() && env.is_process())?;
         Some(parse_duration(&t).map_err(|e| Error::usage(format!("HEALTHPROBE_TIMEOUT: {e}"))))
     };
     let timeout = match a.timeout {
@@ -367,6 +675,7 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
         .any(a.any)
         .follow_redirects(!a.no_follow)
         .tls_insecure(a.insecure)
+        .tls_roots_from_env(env.is_process())
         .ip_family(ip_family);
     for h in &a.header {
         let (name, value) = h.split_once(':').ok_or_else(|| {
@@ -375,11 +684,11 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
                 redact_header(h)
             ))
         })?;
-        b = b.header(name.trim(), expand_env(value.trim())?);
+        b = b.header(name.trim(), env.expand(value.trim())?);
     }
     // The other flags go straight into the probe's settings, which `build` validates.
     let s = &mut b.s;
-    s.proxy = a.proxy.as_deref().map(expand_env).transpose()?;
+    s.proxy = a.proxy.as_deref().map(|p| env.expand(p)).transpose()?;
     if let Some(method) = a.method {
         s.method = method;
     }
@@ -398,7 +707,7 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     s.send = a.send;
     s.expect = a.expect;
     s.max_age = a.max_age;
-    let raw_targets: Vec<String> = if a.targets.is_empty() {
+    let raw_targets: Vec<String> = if a.targets.is_empty() && env.is_process() {
         std::env::var("HEALTHPROBE_TARGETS")
             .unwrap_or_default()
             .split_whitespace()
@@ -407,6 +716,11 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     } else {
         a.targets
     };
+    if raw_targets.is_empty() && !env.is_process() {
+        return Err(Error::usage(
+            "no target given: a sealed command line names its targets",
+        ));
+    }
     if raw_targets.is_empty() {
         return Err(Error::usage(
             "no target given: pass one (e.g. http://127.0.0.1:8080/health) or set HEALTHPROBE_TARGETS",
@@ -414,7 +728,7 @@ fn plan(a: Args, command: Vec<OsString>) -> Result<Plan, Error> {
     }
     let targets = raw_targets
         .iter()
-        .map(|t| Ok(expand_env(t)?.parse::<Target>()?))
+        .map(|t| Ok(env.expand(t)?.parse::<Target>()?))
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(Plan {
         probe: b.build()?,

@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,7 @@ impl fmt::Display for InstallError {
     }
 }
 
-fn fail(what: String) -> impl FnOnce(io::Error) -> InstallError {
+pub(crate) fn fail(what: String) -> impl FnOnce(io::Error) -> InstallError {
     move |source| InstallError { what, source }
 }
 
@@ -53,16 +53,34 @@ pub(crate) fn install(dir: &Path) -> Result<Installed, InstallError> {
             source: io::Error::from(io::ErrorKind::NotADirectory),
         });
     }
-    // /proc/self/exe opens the very file this process runs, even when its path has been
-    // renamed over since; current_exe() is the fallback where /proc is not mounted.
-    let mut source = File::open("/proc/self/exe")
-        .or_else(|_| std::env::current_exe().and_then(File::open))
-        .map_err(fail("cannot read this executable".into()))?;
-
     let dest = dir.join(NAME);
-    let tmp = dir.join(format!(".{NAME}.install-{}", std::process::id()));
-    let copied = copy_to(&mut source, &tmp).and_then(|bytes| {
-        fs::rename(&tmp, &dest)
+    let bytes = write_atomically(&dest, &mut open_self()?)?;
+    Ok(Installed { path: dest, bytes })
+}
+
+/// This executable, open for reading. /proc/self/exe opens the very file this process runs,
+/// even when its path has been renamed over since; current_exe() is the fallback where /proc is
+/// not mounted.
+pub(crate) fn open_self() -> Result<File, InstallError> {
+    File::open("/proc/self/exe")
+        .or_else(|_| std::env::current_exe().and_then(File::open))
+        .map_err(fail("cannot read this executable".into()))
+}
+
+/// Writes `contents` to `dest` (mode 0755) through a temporary file beside it, synced, then
+/// renamed over `dest`; on failure the temporary file is removed and `dest` stays as it was.
+/// `install` and `seal` write with it.
+pub(crate) fn write_atomically(dest: &Path, contents: &mut dyn Read) -> Result<u64, InstallError> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .map_or_else(|| NAME.into(), |n| n.to_string_lossy());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let copied = copy_to(contents, &tmp, &name).and_then(|bytes| {
+        fs::rename(&tmp, dest)
             .map(|()| bytes)
             .map_err(fail(format!("cannot rename into {}", dest.display())))
     });
@@ -78,10 +96,10 @@ pub(crate) fn install(dir: &Path) -> Result<Installed, InstallError> {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(Installed { path: dest, bytes })
+    Ok(bytes)
 }
 
-fn copy_to(source: &mut File, tmp: &Path) -> Result<u64, InstallError> {
+fn copy_to(source: &mut dyn Read, tmp: &Path, name: &str) -> Result<u64, InstallError> {
     let mut out = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -90,14 +108,14 @@ fn copy_to(source: &mut File, tmp: &Path) -> Result<u64, InstallError> {
         .map_err(fail(format!("cannot write in {}", parent(tmp))))?;
     let bytes = io::copy(source, &mut out).map_err(fail(format!(
         "cannot write {} into {}",
-        NAME,
+        name,
         parent(tmp)
     )))?;
     // The umask may have taken bits off the mode given at creation.
     out.set_permissions(fs::Permissions::from_mode(0o755))
         .and_then(|()| out.flush())
         .and_then(|()| out.sync_all())
-        .map_err(fail(format!("cannot write {} into {}", NAME, parent(tmp))))?;
+        .map_err(fail(format!("cannot write {} into {}", name, parent(tmp))))?;
     Ok(bytes)
 }
 

@@ -89,6 +89,8 @@ mod tls;
 pub mod cli;
 #[cfg(feature = "cli")]
 mod install;
+#[cfg(feature = "cli")]
+mod seal;
 
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, ParseError, Phase};
@@ -103,6 +105,11 @@ pub use target::{Target, TargetKind};
 #[cfg(feature = "db")]
 #[doc(hidden)]
 pub use check::fuzzing as db_fuzzing;
+
+/// The sealed-data decoder, for the fuzz target in `fuzz/`. Not part of the API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub use seal::fuzz_decode as seal_fuzz_decode;
 
 /// `VERSION (features)`, as `healthprobe --version` prints it.
 #[cfg(feature = "cli")]

@@ -137,6 +137,16 @@ impl ProbeBuilder {
         self
     }
 
+    /// Whether `SSL_CERT_FILE` and `SSL_CERT_DIR` (distroless images point them at their CA
+    /// bundle) replace the bundled roots when no [`ProbeBuilder::tls_ca_file`] is set. A sealed
+    /// probe reads neither: nothing in its environment changes whom it trusts.
+    ///
+    /// Defaults to `true`.
+    pub fn tls_roots_from_env(mut self, from_env: bool) -> Self {
+        self.s.tls.ignore_env_roots = !from_env;
+        self
+    }
+
     /// Skips certificate verification.
     ///
     /// Defaults to `false`.

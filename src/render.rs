@@ -122,6 +122,11 @@ pub(crate) const INSTALL_HELP: &str = "Usage: healthprobe install DIR\n\n\
 
 /// What `healthprobe install DIR` did: `installed /probe/healthprobe (healthprobe 0.1.0, 1.6 MB)`.
 pub(crate) fn installed(path: &std::path::Path, bytes: u64) -> String {
+    format!("installed {} ({})\n", path.display(), what_copy(bytes))
+}
+
+/// `healthprobe 0.1.0, 1.6 MB`.
+fn what_copy(bytes: u64) -> String {
     let size = if bytes >= 1_000_000 {
         // Integers only: the binary links no float formatting.
         let tenths = (bytes + 50_000) / 100_000;
@@ -129,10 +134,50 @@ pub(crate) fn installed(path: &std::path::Path, bytes: u64) -> String {
     } else {
         format!("{} KB", bytes.div_ceil(1000))
     };
+    format!("healthprobe {}, {size}", env!("CARGO_PKG_VERSION"))
+}
+
+/// `healthprobe seal --help`.
+pub(crate) const SEAL_HELP: &str = "Usage: healthprobe seal OUT [--keep-env NAME]... [OPTIONS] TARGET... [-- COMMAND ARG...]\n\n\
+    Writes OUT (mode 0755, atomic rename): this executable with the command line after OUT\n\
+    sealed into it. The copy runs that check when run with no arguments and refuses any other;\n\
+    it reads no HEALTHPROBE_*, SSL_CERT_* or proxy variable and has no verbs. ${VAR} is\n\
+    expanded now; --keep-env NAME reads ${NAME} at run time instead, in a port, path, query or\n\
+    header value only. A sealed COMMAND is an absolute path.\n";
+
+/// What `healthprobe seal OUT …` did: `sealed /healthcheck (healthprobe 0.1.0, 1.6 MB): ARGS`.
+pub(crate) fn sealed(path: &std::path::Path, bytes: u64, args: &str, kept: &[String]) -> String {
     format!(
-        "installed {} (healthprobe {}, {size})\n",
+        "sealed {} ({}): {args}{}\n",
         path.display(),
-        env!("CARGO_PKG_VERSION")
+        what_copy(bytes),
+        read_at_run_time(kept, "; ")
+    )
+}
+
+/// `; ${PORT} read at run time`.
+fn read_at_run_time(kept: &[String], before: &str) -> String {
+    if kept.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = kept.iter().map(|k| format!("${{{k}}}")).collect();
+    format!("{before}{} read at run time", names.join(", "))
+}
+
+/// A sealed copy's `--version`: the version, then the sealed command line.
+pub(crate) fn sealed_version(args: &str, kept: &[String]) -> String {
+    format!(
+        "healthprobe {}\nsealed: {args}{}\n",
+        crate::VERSION_LINE,
+        read_at_run_time(kept, "; ")
+    )
+}
+
+/// A sealed copy's `--help`.
+pub(crate) fn sealed_help(args: &str) -> String {
+    format!(
+        "This healthprobe is sealed: run with no arguments, it checks\n  {args}\n\
+         and exits 0 when healthy, 1 otherwise. It takes no other arguments.\n"
     )
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct TlsSettings {
     pub key: Option<PathBuf>,
     pub server_name: Option<String>,
     pub cert_min_days: Option<u32>,
+    /// `SSL_CERT_FILE`/`SSL_CERT_DIR` are not read (a sealed probe's trust is its command line).
+    pub ignore_env_roots: bool,
 }
 
 impl Default for Settings {

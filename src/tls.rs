@@ -118,11 +118,12 @@ fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
         add_pem_file(&mut store, path, "tls_ca_file")?;
         return Ok(store);
     }
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+    let env = |name| std::env::var_os(name).filter(|p| !p.is_empty() && !settings.ignore_env_roots);
+    if let Some(path) = env("SSL_CERT_FILE") {
         add_pem_file(&mut store, &PathBuf::from(path), "SSL_CERT_FILE")?;
         return Ok(store);
     }
-    if let Some(dir) = std::env::var_os("SSL_CERT_DIR").filter(|p| !p.is_empty()) {
+    if let Some(dir) = env("SSL_CERT_DIR") {
         // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
         for dir in std::env::split_paths(&dir) {
             let entries =

@@ -312,6 +312,7 @@ fn seal_to(args: &[OsString], slot: fn(usize) -> u8) -> Result<String, String> {
     // kept variable changes shows, and it may change no host, socket or file.
     let ones: Vec<(String, &str)> = kept.iter().map(|k| (k.clone(), "1")).collect();
     let (plan, env) = sealing(rest, &ones)?;
+    plan.probe.read_tls_files().map_err(|e| e.to_string())?;
     for (i, name) in kept.iter().enumerate() {
         let mut twos = ones.clone();
         twos[i].1 = "2";

@@ -307,6 +307,34 @@ impl Probe {
         Ok(self.run(&targets))
     }
 
+    /// Reads the TLS files now (CA file, client certificate and key), which a run reads when a
+    /// check first needs them: `seal` fails on an unreadable one, as that run would.
+    #[cfg(feature = "cli")]
+    pub(crate) fn read_tls_files(&self) -> Result<(), Error> {
+        let t = &self.s.tls;
+        if t.ca_file.is_none() && t.cert.is_none() && t.key.is_none() {
+            return Ok(());
+        }
+        #[cfg(feature = "tls")]
+        return self.tls.get(t, crate::tls::TlsUse::Plain).map(|_| ());
+        #[cfg(not(feature = "tls"))]
+        [&t.ca_file, &t.cert, &t.key]
+            .into_iter()
+            .flatten()
+            .try_for_each(|path| {
+                std::fs::File::open(path).map(|_| ()).map_err(|e| {
+                    Error::new(
+                        ErrorKind::File,
+                        format!(
+                            "cannot read {}: {}",
+                            path.display(),
+                            crate::net::io_reason(&e)
+                        ),
+                    )
+                })
+            })
+    }
+
     pub(crate) fn run_until(&self, targets: &[Target], deadline: &Deadline) -> Report {
         let checks = match targets {
             [one] => vec![self.check_one(one, deadline)],

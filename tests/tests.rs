@@ -22,6 +22,7 @@ mod hostile;
 mod hostile_db;
 mod http;
 mod install;
+mod seal;
 mod tcp;
 mod tls;
 mod unix;

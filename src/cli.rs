@@ -35,7 +35,7 @@ const GRACE: Duration = Duration::from_millis(150);
 /// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://,
 /// postgres://, mysql://, redis://, rediss://, memcached://.
 #[argh(
-    note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp)."
+    note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp).\n`healthprobe seal OUT [--keep-env NAME]... ARGS...` writes OUT: a copy that runs only the check ARGS describe (see `healthprobe seal --help`)."
 )]
 struct Args {
     /// deadline for the whole run, all targets together: 250ms, 2s, 1m30s or bare seconds (default 5s, or HEALTHPROBE_TIMEOUT)

@@ -29,10 +29,13 @@ fn main() {
             let listener = TcpListener::bind(&listen)
                 .unwrap_or_else(|e| fail(&format!("cannot listen on {listen}: {e}")));
             eprintln!("app: serving on {listen}");
-            serve(listener, Arc::new(AtomicBool::new(true)));
+            // `--log`: a line per connection (tests/docker/run.sh's listener that must hear
+            // nothing from a sealed probe).
+            let log = args.iter().any(|a| a == "--log");
+            serve(listener, Arc::new(AtomicBool::new(true)), log);
         }
         Some("demo") => demo(),
-        _ => fail("usage: app serve [--listen ADDR] | app healthcheck TARGET… | app demo"),
+        _ => fail("usage: app serve [--listen ADDR] [--log] | app healthcheck TARGET… | app demo"),
     }
 }
 
@@ -42,8 +45,11 @@ fn fail(message: &str) -> ! {
 }
 
 /// Serves `GET /health` (200 `ok`, or 503 `unhealthy` once flipped) and `POST /flip`.
-fn serve(listener: TcpListener, healthy: Arc<AtomicBool>) {
+fn serve(listener: TcpListener, healthy: Arc<AtomicBool>, log: bool) {
     for stream in listener.incoming().flatten() {
+        if log {
+            eprintln!("app: connection from {:?}", stream.peer_addr().ok());
+        }
         let healthy = healthy.clone();
         std::thread::spawn(move || {
             let _ = answer(stream, &healthy);
@@ -92,7 +98,7 @@ fn demo() {
     let addr = listener.local_addr().expect("bound address");
     let healthy = Arc::new(AtomicBool::new(true));
     let flag = healthy.clone();
-    std::thread::spawn(move || serve(listener, flag));
+    std::thread::spawn(move || serve(listener, flag, false));
     let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("cannot find myself: {e}")));
     let target = format!("http://{addr}/health");
     let check = |label: &str| {

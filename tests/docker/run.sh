@@ -18,7 +18,12 @@
 #      unhealthy -> healthy), and refuses https:// naming the slim variant, exit 1;
 #   7. the linux/arm64 image;
 #   8. `healthprobe install /probe` as UID 65532 into a volume, for an app image without a probe,
-#      and examples/compose-install.yaml as written.
+#      and examples/compose-install.yaml as written;
+#   9. a sealed probe: a FROM scratch-based app image whose HEALTHCHECK is a copy sealed in a build
+#      stage (README "Sealed probes") goes starting -> healthy -> unhealthy -> healthy; an intruder
+#      with `docker exec` gets nothing from it (each try exits 1, one line; a listener on another
+#      loopback port of that container hears no connection); `seal` into a volume as UID 65532;
+#      the slim binary and (with section 7) the arm64 binary under qemu seal and run too.
 #
 # STAND-INS (no registry can be reached here, so nothing is pulled):
 #   gcr.io/distroless/static-debian12:nonroot  <- scripts/standin-images.sh, FROM scratch with the
@@ -229,7 +234,9 @@ check_output() {
     fi
 }
 URL="http://127.0.0.1:8080/health"
-flip() { local o; o="$(d exec "$1" /healthprobe -X POST http://127.0.0.1:8080/flip 2>&1)"; local rc=$?; echo "    flip: $o (exit $rc)"; return $rc; }
+# FLIP_PROBE: what flips the app from inside the container (a sealed image has no /healthprobe;
+# its app embeds the probe as `/app healthcheck`).
+flip() { local o; o="$(d exec "$1" ${FLIP_PROBE:-/healthprobe} -X POST http://127.0.0.1:8080/flip 2>&1)"; local rc=$?; echo "    flip: $o (exit $rc)"; return $rc; }
 
 # health_cycle NAME DOCKER-RUN-OPTIONS...: starting -> healthy -> (flip) unhealthy -> (flip) healthy
 health_cycle() {
@@ -569,6 +576,118 @@ else
     fail "compose-install: docker-compose is not installed (scripts/setup.sh docker)"
 fi
 d rmi "$BARE_IMAGE" >/dev/null 2>&1
+
+# ------------------------------------------------------------------------------------------------
+section "9. seal: an app image whose HEALTHCHECK is a sealed copy; an intruder with docker exec gets nothing from it"
+SEALED_IMAGE="healthprobe-sealed-app:$RUN_ID"
+# The README's "Sealed probes" Dockerfile, with the stand-ins named at the top of this file.
+cat >"$ctx/Dockerfile.sealed" <<DOCKERFILE
+FROM $PROBE_IMAGE AS probe
+USER 0:0
+RUN ["/healthprobe", "seal", "/healthcheck", "--timeout", "2s", "http://127.0.0.1:8080/health"]
+
+FROM $BASE_IMAGE
+COPY dist/linux-amd64/app /app
+COPY --from=probe /healthcheck /healthcheck
+USER 65532:65532
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/healthcheck"]
+ENTRYPOINT ["/app"]
+CMD ["serve", "--listen", "0.0.0.0:8080"]
+DOCKERFILE
+if build -f "$ctx/Dockerfile.sealed" -t "$SEALED_IMAGE" "$ctx" >"$work/sealed-build.log" 2>&1; then
+    pass "built the sealed app image (FROM $PROBE_IMAGE AS probe + RUN [\"/healthprobe\", \"seal\", \"/healthcheck\", ...] + COPY --from=probe)"
+    CYCLE_IMAGE="$SEALED_IMAGE" FLIP_PROBE="/app healthcheck" health_cycle sealed --network none --read-only --cap-drop ALL
+
+    c="$RUN_ID-intruded"
+    d run -d --name "$c" --label "$LABEL" --network none "$SEALED_IMAGE" >/dev/null
+    # The listener: another container in the same network namespace, logging every connection.
+    d run -d --name "$c-listener" --label "$LABEL" --network "container:$c" --entrypoint /app "$SEALED_IMAGE" \
+        serve --listen 127.0.0.1:9999 --log >/dev/null
+    for _ in $(seq 25); do d logs "$c-listener" 2>&1 | grep -q serving && break; sleep 0.2; done
+    other="http://127.0.0.1:9999/"
+    intrude() {  # intrude WHAT ARGS...: each try exits 1 with one line
+        local what=$1; shift
+        local out rc; out="$(d exec "$c" /healthcheck "$@" 2>&1)"; rc=$?
+        if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ "$out" == *sealed* ]]; then
+            pass "intruder: /healthcheck $what -> exit 1: $out"
+        else
+            fail "intruder: /healthcheck $what: exit $rc: $out"
+        fi
+    }
+    intrude "another target" "$other"
+    intrude "--bearer-file of a secret" --bearer-file /etc/passwd "$other"
+    intrude "-- /app" "$other" -- /app serve --listen 127.0.0.1:9998
+    intrude "install /tmp" install /tmp
+    intrude "seal /tmp/x ..." seal /tmp/x "$other"
+    out="$(d exec -e HEALTHPROBE_TARGETS="$other" -e HEALTHPROBE_TIMEOUT=1ms -e http_proxy="$other" -e HTTP_PROXY="$other" \
+        -e SSL_CERT_FILE=/etc/passwd "$c" /healthcheck 2>&1)"; rc=$?
+    if [ "$rc" = 0 ] && [[ "$out" == "healthy "*"$URL"* ]]; then
+        pass "intruder: HEALTHPROBE_TARGETS, HEALTHPROBE_TIMEOUT, proxy and SSL_CERT_FILE in the environment are ignored: $out"
+    else
+        fail "intruder: the environment changed the sealed check: exit $rc: $out"
+    fi
+    heard="$(d logs "$c-listener" 2>&1 | grep -c 'connection from')"
+    if [ "$heard" = 0 ]; then pass "intruder: the listener on 127.0.0.1:9999 heard no connection"; else fail "intruder: the listener heard $heard connections"; fi
+    # The listener does hear a probe that is not sealed (the app's embedded one): it can fail.
+    d exec "$c" /app healthcheck tcp://127.0.0.1:9999 >/dev/null 2>&1
+    heard="$(d logs "$c-listener" 2>&1 | grep -c 'connection from')"
+    if [ "$heard" = 1 ]; then pass "control: the listener logs the unsealed probe's connection"; else fail "control: the listener logged $heard connections, wanted 1"; fi
+    out="$(d exec "$c" /healthcheck --version 2>&1)"
+    if [[ "$out" == *"sealed: --timeout 2s $URL"* ]]; then pass "/healthcheck --version names the sealed check"; else fail "/healthcheck --version: $out"; fi
+    d rm -f "$c" "$c-listener" >/dev/null
+else
+    fail "docker build of the sealed app image"; sed 's/^/    | /' "$work/sealed-build.log" | tail -n 15
+fi
+
+# The init-container path: seal into a shared volume as UID 65532, as examples/compose-install.yaml
+# does with install; the app image (only /app) runs the sealed copy from the volume.
+cat >"$ctx/Dockerfile.bare-sealed" <<'DOCKERFILE'
+FROM scratch
+COPY dist/linux-amd64/app /app
+USER 65532:65532
+HEALTHCHECK --interval=1s --timeout=3s --start-period=5s --retries=3 CMD ["/probe/healthcheck"]
+ENTRYPOINT ["/app"]
+CMD ["serve", "--listen", "127.0.0.1:8080"]
+DOCKERFILE
+BARE_SEALED_IMAGE="healthprobe-bare-sealed:$RUN_ID"
+vol="$RUN_ID-sealed"
+if build -f "$ctx/Dockerfile.bare-sealed" -t "$BARE_SEALED_IMAGE" "$ctx" >/dev/null && d volume create --label "$LABEL" "$vol" >/dev/null; then
+    chmod 1777 "$(d volume inspect -f '{{.Mountpoint}}' "$vol")"
+    out="$(d run --rm --label "$LABEL" --network none --read-only --cap-drop ALL --user 65532:65532 \
+        -v "$vol:/probe" "$PROBE_IMAGE" seal /probe/healthcheck --timeout 2s "$URL" 2>&1)"; rc=$?
+    if [ "$rc" = 0 ] && [[ "$out" == "sealed /probe/healthcheck "* ]]; then pass "docker run --user 65532:65532 $PROBE_IMAGE seal /probe/healthcheck ...: $out"; else fail "seal into a volume (exit $rc): $out"; fi
+    c="$RUN_ID-bare-sealed"
+    d run -d --name "$c" --label "$LABEL" --network none --read-only -v "$vol:/probe:ro" "$BARE_SEALED_IMAGE" >/dev/null
+    if wait_for "$c" healthy 20; then pass "seal into a volume: app healthy in ~${waited}s, checked by /probe/healthcheck"; check_output "$c" healthy 0 "$URL"; else fail "seal into a volume: never healthy"; fi
+    d rm -f "$c" >/dev/null
+    d volume rm "$vol" >/dev/null 2>&1
+else
+    fail "seal into a volume: docker build or volume create"
+fi
+
+# The slim binary, and the arm64 one under qemu when section 7 built it, seal and run on the host.
+port=$((20000 + RANDOM % 20000))
+"$ctx/dist/linux-amd64/app" serve --listen "127.0.0.1:$port" 2>/dev/null & app_pid=$!
+for _ in $(seq 25); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.2; done
+sealed_runs() {  # sealed_runs NAME RUNNER...: seal with RUNNER, run the copy with RUNNER
+    local name=$1; shift
+    local out rc copy="$work/sealed-$name"
+    if out="$("$@" seal "$copy" --timeout 5s "http://127.0.0.1:$port/health" 2>&1)" \
+        && out="$("${@:1:$#-1}" "$copy" 2>&1)" && [[ "$out" == healthy* ]]; then
+        pass "$name: sealed, and the copy runs its check: $out"
+    else
+        fail "$name: seal or sealed run: $out"
+    fi
+    out="$("${@:1:$#-1}" "$copy" tcp://127.0.0.1:1 2>&1)"; rc=$?
+    if [ "$rc" = 1 ] && [[ "$out" == *sealed* ]]; then pass "$name: the copy refuses another target: $out"; else fail "$name: sealed copy given a target: exit $rc: $out"; fi
+}
+sealed_runs slim env "$ctx/dist/linux-amd64/healthprobe-slim"
+if [ -f "$work/healthprobe-arm64" ]; then
+    chmod +x "$work/healthprobe-arm64"
+    sealed_runs arm64 qemu-aarch64-static "$work/healthprobe-arm64"
+fi
+kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null
+d rmi "$SEALED_IMAGE" "$BARE_SEALED_IMAGE" >/dev/null 2>&1
 
 summary
 [ "$failed" = 0 ]

@@ -767,10 +767,11 @@ fn execute(plan: Plan) -> u8 {
     let overall = plan.wait.unwrap_or(Duration::ZERO).saturating_add(timeout);
     start_watchdog(overall.saturating_add(GRACE), &plan, timeout);
 
+    let checks_end = timeout + test_lateness();
     let report = loop {
         let report = plan
             .probe
-            .run_until(&plan.targets, &Deadline::after(timeout));
+            .run_until(&plan.targets, &Deadline::after(checks_end));
         let Some(wait) = plan.wait else { break report };
         if report.is_healthy() || started.elapsed() >= wait {
             break report;
@@ -815,6 +816,20 @@ fn arm_test_panic(mut plan: Plan) -> Plan {
         plan.probe.panic_in_checks = true;
     }
     plan
+}
+
+/// The tests' proof that their deadline bounds bite (tests/support/cmd.rs): with
+/// `HEALTHPROBE_TEST_LATE_MS=N` set, every check's deadline is N ms past `--timeout`, as in a
+/// probe that ends its checks late. Debug builds and the test-only `test-panic` feature only.
+fn test_lateness() -> Duration {
+    #[cfg(any(debug_assertions, feature = "test-panic"))]
+    if let Some(ms) = std::env::var("HEALTHPROBE_TEST_LATE_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    Duration::ZERO
 }
 
 fn start_watchdog(after: Duration, plan: &Plan, timeout: Duration) {

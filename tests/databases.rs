@@ -201,8 +201,7 @@ fn redis_down() {
     let silent = Server::silent();
     let target = format!("redis://127.0.0.1:{}", silent.port());
     let out = Cmd::new().args(["-t", "500ms", &target]).run();
-    out.unhealthy()
-        .within(Duration::from_millis(500) + Duration::from_millis(300));
+    out.unhealthy().ended_by(Duration::from_millis(500));
     let line = out.reports_one(false, &target);
     assert!(line.detail.contains("timed out"), "{}", line.detail);
 }
@@ -454,7 +453,7 @@ fn postgres_down() {
     let silent = Server::silent();
     let target = format!("postgres://127.0.0.1:{}", silent.port());
     let out = Cmd::new().args(["-t", "500ms", &target]).run();
-    out.unhealthy().within(Duration::from_millis(800));
+    out.unhealthy().ended_by(Duration::from_millis(500));
     let line = out.reports_one(false, &target);
     assert!(line.detail.contains("timed out"), "{}", line.detail);
 }
@@ -629,7 +628,7 @@ fn mysql_down() {
     let silent = Server::silent();
     let target = format!("mysql://127.0.0.1:{}", silent.port());
     let out = Cmd::new().args(["-t", "500ms", &target]).run();
-    out.unhealthy().within(Duration::from_millis(800));
+    out.unhealthy().ended_by(Duration::from_millis(500));
     let line = out.reports_one(false, &target);
     assert!(line.detail.contains("timed out"), "{}", line.detail);
 }

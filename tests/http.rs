@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support;
-use crate::support::{Cmd, GRACE, Request, Response, Server, TempDir, dead_port};
+use crate::support::{Cmd, Request, Response, Server, TempDir, dead_port};
 
 fn ok_server() -> Server {
     Server::http(|_| Response::ok("ok"))
@@ -718,7 +718,7 @@ fn silent_server_times_out_within_the_deadline() {
     let url = srv.url("/");
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
     out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
+        .ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
@@ -734,7 +734,7 @@ fn dripping_body_times_out_within_the_deadline() {
         .arg(&url)
         .run();
     out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
+        .ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
     out.reports_one(false, &url);
     out.contains_any_ci(&["timed out", "timeout"]);
@@ -775,7 +775,7 @@ fn peer_closing_at_once_is_unhealthy() {
     let srv = Server::close_at_once();
     let url = srv.url("/");
     let out = Cmd::new().args(["-t", "2s"]).arg(&url).run();
-    out.unhealthy().within(Duration::from_secs(2) + GRACE);
+    out.unhealthy().ended_by(Duration::from_secs(2));
     out.reports_one(false, &url);
 }
 
@@ -817,7 +817,7 @@ fn endless_header_fails_within_the_deadline() {
     });
     let url = srv.url("/");
     let out = Cmd::new().args(["-t", "3s"]).arg(&url).run();
-    out.unhealthy().within(Duration::from_secs(3) + GRACE);
+    out.unhealthy().ended_by(Duration::from_secs(3));
     out.reports_one(false, &url);
 }
 
@@ -833,7 +833,7 @@ fn response_head_then_silence_times_out() {
     });
     let out = Cmd::new().args(["-t", "1s"]).arg(srv.url("/")).run();
     out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
+        .ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::support;
 use crate::support::skip::REQUIRE_ROOT;
 use crate::support::{
-    ClientCert, Cmd, GRACE, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
+    ClientCert, Cmd, OpensslServer, Output, Pki, Request, Response, Server, TempDir, TestCa,
     TlsStream, dead_port, skip_unless, unix_now, ymd,
 };
 
@@ -1129,7 +1129,7 @@ fn tls_target_banner_expect() {
         .arg(&target)
         .run();
     fails_with(&out, &target, &["554", "220 mail.test"]);
-    out.within(Duration::from_secs(1) + GRACE)
+    out.ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
 }
 
@@ -1150,7 +1150,7 @@ fn tls_target_stalled_handshake_times_out() {
     let target = format!("tls://{}", srv.authority());
     let out = Cmd::new().args(["-t", "1s"]).arg(&target).run();
     fails_with(&out, &target, &["timed out after 1s", "tls"]);
-    out.within(Duration::from_secs(1) + GRACE)
+    out.ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
     eprintln!("tls:// stalled handshake, -t 1s: {:?}", out.elapsed);
 }
@@ -1185,7 +1185,7 @@ fn https_target_stalled_handshake_times_out() {
     let start = Instant::now();
     let out = Cmd::new().args(["-t", "1s"]).arg(&url).run();
     fails_with(&out, &url, &["tls", "time"]);
-    out.within(Duration::from_secs(1) + GRACE)
+    out.ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
     eprintln!("https:// stalled handshake, -t 1s: {:?}", start.elapsed());
 }

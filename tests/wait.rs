@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Cmd, GRACE, Output, Server, dead_port};
+use crate::support::{Cmd, Output, Server, dead_port};
 
 // --- --wait -----------------------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ fn wait_gives_up() {
         out.elapsed >= Duration::from_millis(900),
         "expected retries for about the wait",
     );
-    out.within(Duration::from_secs(2) + GRACE);
+    out.ended_by(Duration::from_secs(2));
     let line = out.reports_one(false, &target);
     out.check(line.detail.contains("refused"), "expected the last reason");
 }

@@ -20,7 +20,7 @@ mod server;
 pub mod skip;
 mod tls;
 
-pub use cmd::{Cmd, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
+pub use cmd::{Cmd, EARLY, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};
 pub use skip::{skip, skip_unless};
 pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
@@ -28,10 +28,6 @@ pub use tls::{ClientCert, OpensslServer, Pki, TestCa, unix_now, ymd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Slack on top of a deadline for process start and exit: "the process exits within the
-/// deadline plus a small grace".
-pub const GRACE: Duration = Duration::from_millis(500);
 
 /// `file://PATH`.
 pub fn file_target(path: &Path) -> String {
@@ -165,7 +161,7 @@ pub fn pings_nope(target: &str) {
         ])
         .run();
     out.unhealthy()
-        .within(Duration::from_secs(1) + GRACE)
+        .ended_by(Duration::from_secs(1))
         .lasted_until(Duration::from_secs(1));
     let line = out.reports_one(false, target);
     out.check(

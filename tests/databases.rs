@@ -1,4 +1,4 @@
-//! Database and cache targets (issue 15) against Debian's real servers, started by
+//! Database and cache targets against Debian's real servers, started by
 //! [`support::db`]: postgres://, mysql://, redis://, rediss://, memcached://. Each case says
 //! what the server is made to be (ready, not ready, password, TLS, down) and what the one
 //! output line must say. A server that is not installed makes its cases say SKIPPED and pass.

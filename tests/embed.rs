@@ -1,4 +1,4 @@
-//! Issue 7: the library an app embeds. `examples/app.rs` runs as a process and answers its own
+//! The library an app embeds. `examples/app.rs` runs as a process and answers its own
 //! `healthcheck` subcommand (same flags, output and exit codes as `healthprobe`); the library
 //! API runs checks in-process and returns reports; its public types can cross threads.
 

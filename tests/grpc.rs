@@ -1,4 +1,4 @@
-//! Issue 5: `grpc://` and `grpcs://` against a real `grpc.health.v1` server that no one here
+//! `grpc://` and `grpcs://` against a real `grpc.health.v1` server that no one here
 //! wrote (Python grpcio + grpcio-health-checking, see `tests/support/grpc.rs`), and against
 //! peers that do not speak gRPC at all.
 //!

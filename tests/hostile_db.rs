@@ -1,8 +1,8 @@
-//! Hostile peers for the database and cache kinds (issues 8 and 15): a peer that goes silent,
+//! Hostile peers for the database and cache kinds: a peer that goes silent,
 //! speaks garbage, sends an endless reply or splits its reply byte by byte must never make
 //! postgres://, mysql://, redis:// or memcached:// checks hang, crash or lie. Every run is held
-//! by [`support::hostile`] to exit 0/1, the end of the process by `--timeout` + 200 ms, and the
-//! peak RSS bound; each prints `HOSTILE <case> ...` on stderr:
+//! by [`support::hostile`] to exit 0/1, an end by `--timeout` (each check's own elapsed within
+//! 100 ms of it, the process within a loose grace), and the peak RSS bound; each prints `HOSTILE <case> ...` on stderr:
 //!
 //! ```text
 //! cargo test --test hostile_db -- --nocapture --test-threads=1 2>&1 | grep HOSTILE
@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::support::Server;
 use crate::support::hostile::{self, Run, drip, flood, hold};
 
-/// For peers that stall: the case must end by 1.2 s.
+/// For peers that stall: each check must end by 1.1 s by the probe's own clock.
 const SLOW: Duration = Duration::from_secs(1);
 /// For peers the probe should see through at once.
 const FAST: Duration = Duration::from_secs(5);

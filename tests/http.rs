@@ -921,7 +921,7 @@ fn missing_bearer_file_is_an_error() {
     );
 }
 
-// --- HTTPS (first cut; the TLS issue extends these) -------------------------------------------
+// --- HTTPS (tests/tls.rs has the rest) ---------------------------------------------------------
 
 #[test]
 fn https_with_ca_file() {

@@ -1,4 +1,4 @@
-//! TLS (issue 3) against real loopback servers and a PKI generated at test time: trust stores
+//! TLS against real loopback servers and a PKI generated at test time: trust stores
 //! and their precedence (`--ca-file` > `SSL_CERT_FILE` > `SSL_CERT_DIR` > bundled roots),
 //! `--insecure`, expiry and `--cert-min-days`, the name verified (`--server-name`, a `Host`
 //! header, IP SANs), client certificates (PKCS#8, SEC1 and PKCS#1 keys), `tls://` targets with

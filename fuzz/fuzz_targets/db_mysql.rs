@@ -1,5 +1,5 @@
 #![no_main]
-//! MySQL packets, greetings and ERR packets (issue 15): any bytes parse frame by frame or fail;
+//! MySQL packets, greetings and ERR packets: any bytes parse frame by frame or fail;
 //! never a panic, never a frame that claims more bytes than there are.
 use libfuzzer_sys::fuzz_target;
 

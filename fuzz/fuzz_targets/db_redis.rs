@@ -1,5 +1,5 @@
 #![no_main]
-//! RESP reply lines (issue 15): any bytes parse frame by frame or fail;
+//! RESP reply lines: any bytes parse frame by frame or fail;
 //! never a panic, never a frame that claims more bytes than there are.
 use libfuzzer_sys::fuzz_target;
 

@@ -1,4 +1,4 @@
-//! Entry points for the fuzz targets in `fuzz/` (issue 15): each feeds arbitrary bytes to the
+//! Entry points for the fuzz targets in `fuzz/`: each feeds arbitrary bytes to the
 //! reply parsers of one database kind, frame after frame, as the checks do. Not part of the
 //! API: hidden, and free to change.
 

@@ -1,4 +1,4 @@
-//! Real database and cache servers for the tests of issue 15, from Debian's packages
+//! Real database and cache servers for the database and cache tests, from Debian's packages
 //! (`postgresql`, `mariadb-server`, `redis-server`, `memcached`): each started in its own temp
 //! dir on a free loopback port, stopped on `Drop`. PostgreSQL and MariaDB refuse to run as
 //! root, so when the tests run as root every server runs as `nobody` (`setpriv`), its dir

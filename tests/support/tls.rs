@@ -72,7 +72,7 @@ impl Pki {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The PKI of the TLS tests (issue 3): one CA issuing as many certificates as a test needs, with
+// The PKI of the TLS tests: one CA issuing as many certificates as a test needs, with
 // the validity it needs (expired and short-lived certificates are made, not waited for), client
 // certificates, servers that require them or speak one protocol version, and a non-Rust peer.
 

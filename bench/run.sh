@@ -542,6 +542,13 @@ BBV=$(busybox 2>&1 | sed -n 1p | awk '{print $2}')
 # Plain HTTP
 measure http healthprobe "healthprobe http://127.0.0.1:PORT/health" -- "$HP" "$HTTP_URL"
 [[ -n $HP_SLIM ]] && measure http "healthprobe slim" "healthprobe-slim http://127.0.0.1:PORT/health" -- "$HP_SLIM" "$HTTP_URL"
+# The same check from a sealed copy (README "Sealed probes"): it reads its command line from the
+# binary's seal slot instead of argv.
+if "$HP" seal "$TMP/healthcheck" "$HTTP_URL" >/dev/null; then
+    measure http "healthprobe, sealed" "healthcheck (healthprobe seal healthcheck http://127.0.0.1:PORT/health)" -- "$TMP/healthcheck"
+else
+    note "healthprobe seal failed; no sealed row"
+fi
 measure http "busybox wget" "busybox wget -q -O /dev/null URL" -- "$BB" wget -q -O /dev/null "$HTTP_URL"
 measure http "curl" "curl -fsS -o /dev/null URL" -- "$CURL" -fsS -o /dev/null "$HTTP_URL"
 measure http "GNU wget" "wget -q -O /dev/null URL" -- "$WGET" -q -O /dev/null "$HTTP_URL"

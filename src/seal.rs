@@ -88,13 +88,16 @@ pub(crate) fn read(byte: impl Fn(usize) -> u8) -> State {
     if (STATE..LENGTH).all(|i| byte(i) == 0) {
         return State::Unsealed;
     }
-    let mut head = [0; PAYLOAD];
-    for (i, b) in head.iter_mut().enumerate() {
-        *b = byte(i);
-    }
-    let len = u32::from_le_bytes(head[LENGTH..HASH].try_into().unwrap()) as usize;
-    let mut slot = head.to_vec();
-    slot.extend((PAYLOAD..PAYLOAD + len.min(CAPACITY)).map(byte));
+    let len = u32::from_le_bytes([
+        byte(LENGTH),
+        byte(LENGTH + 1),
+        byte(LENGTH + 2),
+        byte(LENGTH + 3),
+    ]);
+    // One allocation, header and payload: this runs before every sealed check.
+    let slot: Vec<u8> = (0..PAYLOAD + (len as usize).min(CAPACITY))
+        .map(byte)
+        .collect();
     match decode(&slot) {
         Ok(sealed) => State::Sealed(sealed),
         Err(why) => State::Damaged(why),
@@ -201,9 +204,11 @@ pub(crate) fn magic(byte: impl Fn(usize) -> u8) -> Vec<u8> {
 
 fn fnv1a(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in parts.iter().flat_map(|p| p.iter()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
     }
     h
 }

@@ -7,7 +7,8 @@
 //! - the release set (`scripts/release.sh`: pinned nightly, build-std, the hot-first linker), when
 //!   `HEALTHPROBE_RELEASE_SET=DIR` names one (`scripts/check-release.sh` sets it after building
 //!   the set): the release budgets, full ≤ 1.6 MB and slim ≤ 600 KB, and a plain HTTP check of
-//!   either ≤ 100 K instructions and ≤ 1.0 MB peak RSS.
+//!   either ≤ 100 K instructions and ≤ 1.0 MB peak RSS; the same check from a sealed copy
+//!   (`healthprobe seal`) at most 2 % more instructions and 5 % more peak RSS.
 //!
 //! Without the binaries, valgrind or GNU time, the guards skip with a message;
 //! `HEALTHPROBE_REQUIRE_BUDGET=1` (set by the test command) makes that a failure instead.
@@ -78,7 +79,7 @@ fn plain_http_check_within_instruction_budget() {
             "no static release binary (cargo build --release --target x86_64-unknown-linux-musl)",
         );
     };
-    let Some(collected) = instructions(&bin) else {
+    let Some(collected) = instructions(&bin, Run::Plain) else {
         return;
     };
     eprintln!("plain http check: {collected} instructions (budget {INSTRUCTION_BUDGET})");
@@ -88,18 +89,47 @@ fn plain_http_check_within_instruction_budget() {
     );
 }
 
+/// How a plain HTTP check is run: `bin URL`, or a copy of `bin` sealed with `URL` (`bin seal
+/// COPY URL`), run without arguments.
+#[derive(Clone, Copy, PartialEq)]
+enum Run {
+    Plain,
+    Sealed,
+}
+
+/// The program and arguments of one plain HTTP check of `server`, as `how` says; a sealed copy
+/// is written into `dir`.
+fn plain_check(bin: &Path, server: &Server, dir: &TempDir, how: Run) -> (PathBuf, Vec<String>) {
+    let url = server.url("/health");
+    if how == Run::Plain {
+        return (bin.to_path_buf(), vec![url]);
+    }
+    let copy = dir.path().join("healthcheck");
+    let out = Command::new(bin)
+        .arg("seal")
+        .arg(&copy)
+        .arg(&url)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "seal failed: {out:?}");
+    (copy, Vec::new())
+}
+
 /// The instructions of one plain HTTP check by `bin` (`env -i`, a loopback server), or `None`
 /// after skipping when valgrind is missing.
-fn instructions(bin: &Path) -> Option<u64> {
+fn instructions(bin: &Path, how: Run) -> Option<u64> {
     if Command::new("valgrind").arg("--version").output().is_err() {
         skip("valgrind is not installed (apt-get install valgrind)");
         return None;
     }
     let server = Server::http(|_| Response::ok("ok"));
+    let dir = TempDir::new();
+    let (program, args) = plain_check(bin, &server, &dir, how);
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(bin)
-        .arg(server.url("/health"))
+        .arg(program)
+        .args(args)
         .env_clear()
         .output()
         .unwrap();
@@ -120,7 +150,7 @@ fn instructions(bin: &Path) -> Option<u64> {
 
 /// The peak RSS in KiB of one plain HTTP check by `bin` (`env -i`, a loopback server; the
 /// highest of three runs), or `None` after skipping when GNU time is missing.
-fn peak_rss_kb(bin: &Path) -> Option<u64> {
+fn peak_rss_kb(bin: &Path, how: Run) -> Option<u64> {
     if !Path::new(GNU_TIME).exists() {
         skip("GNU time is not installed (apt-get install time)");
         return None;
@@ -128,13 +158,14 @@ fn peak_rss_kb(bin: &Path) -> Option<u64> {
     let server = Server::http(|_| Response::ok("ok"));
     let dir = TempDir::new();
     let report = dir.path().join("peak-rss");
+    let (program, args) = plain_check(bin, &server, &dir, how);
     let mut peak = 0;
     for _ in 0..3 {
         let out = Command::new(GNU_TIME)
             .args(["-f", "%M", "-o"])
             .arg(&report)
-            .arg(bin)
-            .arg(server.url("/health"))
+            .arg(&program)
+            .args(&args)
             .env_clear()
             .output()
             .unwrap();
@@ -159,6 +190,19 @@ const RELEASE_SLIM_BYTES: u64 = 600_000;
 /// One plain HTTP check, either variant.
 const RELEASE_INSTRUCTIONS: u64 = 100_000;
 const RELEASE_PEAK_RSS_KB: u64 = 1_000;
+/// A sealed copy's plain HTTP check over the same check unsealed, at most.
+const SEALED_MORE_INSTRUCTIONS_PERCENT: f64 = 2.0;
+const SEALED_MORE_PEAK_RSS_PERCENT: f64 = 5.0;
+
+/// How much `a` is over `b`, in percent.
+fn percent(a: u64, b: u64) -> f64 {
+    (a as f64 - b as f64) * 100.0 / b as f64
+}
+
+/// [`instructions`], which has already run (valgrind is there).
+fn instructions_of(bin: &Path, how: Run) -> u64 {
+    instructions(bin, how).expect("valgrind ran a moment ago")
+}
 
 /// The x86_64 binaries of the release set `HEALTHPROBE_RELEASE_SET` names: (variant, path, size
 /// budget).
@@ -195,8 +239,8 @@ fn release_set_within_budget() {
     let mut misses = Vec::new();
     for (variant, bin, size_budget) in release_set() {
         let size = std::fs::metadata(&bin).unwrap().len();
-        let instructions = instructions(&bin);
-        let peak = peak_rss_kb(&bin);
+        let instructions = instructions(&bin, Run::Plain);
+        let peak = peak_rss_kb(&bin, Run::Plain);
         eprintln!(
             "release {variant}: {size} bytes (target {size_budget}); plain http check: \
              {instructions:?} instructions (target {RELEASE_INSTRUCTIONS}), peak RSS {peak:?} KiB \
@@ -213,6 +257,28 @@ fn release_set_within_budget() {
         if peak.is_some_and(|kb| kb > RELEASE_PEAK_RSS_KB) {
             misses.push(format!(
                 "{variant}: peak RSS {peak:?} KiB > {RELEASE_PEAK_RSS_KB}"
+            ));
+        }
+        // The same check from a sealed copy: the slot is read and decoded, the rest as above.
+        let (Some(instructions), Some(peak)) = (instructions, peak) else {
+            continue;
+        };
+        let sealed_instructions = instructions_of(&bin, Run::Sealed);
+        let sealed_peak = peak_rss_kb(&bin, Run::Sealed).unwrap_or(0);
+        eprintln!(
+            "release {variant} sealed: plain http check: {sealed_instructions} instructions \
+             ({:+.1} %), peak RSS {sealed_peak} KiB ({:+.1} %)",
+            percent(sealed_instructions, instructions),
+            percent(sealed_peak, peak)
+        );
+        if percent(sealed_instructions, instructions) > SEALED_MORE_INSTRUCTIONS_PERCENT {
+            misses.push(format!(
+                "{variant} sealed: {sealed_instructions} instructions, over {instructions} + {SEALED_MORE_INSTRUCTIONS_PERCENT} %"
+            ));
+        }
+        if percent(sealed_peak, peak) > SEALED_MORE_PEAK_RSS_PERCENT {
+            misses.push(format!(
+                "{variant} sealed: peak RSS {sealed_peak} KiB, over {peak} + {SEALED_MORE_PEAK_RSS_PERCENT} %"
             ));
         }
     }

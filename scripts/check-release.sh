@@ -170,6 +170,16 @@ else
     fi
     rm -f "$audit_json" "$audit_json.err"
 
+    # A sealed copy (README "Sealed probes") keeps the dependency list: seal changes only its slot.
+    sealed_copy="$(mktemp -d)/healthcheck"
+    if "$bin" seal "$sealed_copy" http://127.0.0.1:8080/health >/dev/null 2>&1 \
+        && rust-audit-info "$sealed_copy" | cmp -s - <(rust-audit-info "$bin"); then
+        pass "rust-audit-info reads the same dependency list from a sealed copy"
+    else
+        fail "a sealed copy of $bin: seal failed, or rust-audit-info reads another dependency list"
+    fi
+    rm -rf "$(dirname "$sealed_copy")"
+
     # No path of the build machine in the binary (--remap-path-prefix did its job).
     leaks=""
     for p in "${dirs[0]}" "$cargo_home" "$rustup_home" "$HOME"; do

@@ -106,6 +106,11 @@ pub use target::{Target, TargetKind};
 #[doc(hidden)]
 pub use check::fuzzing as db_fuzzing;
 
+/// The JSON reader and `body_json` conditions, for the fuzz target in `fuzz/`. Not part of the
+/// API.
+#[doc(hidden)]
+pub use check::json::fuzz as json_fuzz;
+
 /// The sealed-data decoder, for the fuzz target in `fuzz/`. Not part of the API.
 #[cfg(feature = "cli")]
 #[doc(hidden)]

@@ -468,7 +468,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert_eq!(
             e.to_string(),
-            "invalid body_json condition \"status ==\": expected a value after =="
+            "invalid body_json condition \"status ==\": expected a value after the operator"
         );
     }
 

@@ -139,33 +139,29 @@ impl Settings {
                 ))
             })?);
         }
-        self.json_conditions = self
-            .body_json
-            .iter()
-            .map(|c| {
-                Condition::parse(c).map_err(|why| {
-                    Error::usage(format!("invalid body_json condition {c:?}: {why}"))
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        self.header_regexes = self
-            .header_matches
-            .iter()
-            .map(|(name, p)| {
-                if !is_token(name) {
-                    return Err(Error::usage(format!(
-                        "invalid header_matches header name {name:?}"
-                    )));
-                }
-                let re = regex_lite::Regex::new(p).map_err(|e| {
-                    Error::usage(format!(
-                        "invalid header_matches regex {p:?} for {name}: {}",
-                        first_line(&e.to_string())
-                    ))
-                })?;
-                Ok((name.clone(), re))
-            })
-            .collect::<Result<_, _>>()?;
+        let mut conditions = Vec::with_capacity(self.body_json.len());
+        for c in &self.body_json {
+            conditions.push(Condition::parse(c).map_err(|why| {
+                Error::usage(format!("invalid body_json condition {c:?}: {why}"))
+            })?);
+        }
+        self.json_conditions = conditions;
+        let mut regexes = Vec::with_capacity(self.header_matches.len());
+        for (name, p) in &self.header_matches {
+            if !is_token(name) {
+                return Err(Error::usage(format!(
+                    "invalid header_matches header name {name:?}"
+                )));
+            }
+            let re = regex_lite::Regex::new(p).map_err(|e| {
+                Error::usage(format!(
+                    "invalid header_matches regex {p:?} for {name}: {}",
+                    first_line(&e.to_string())
+                ))
+            })?;
+            regexes.push((name.clone(), re));
+        }
+        self.header_regexes = regexes;
         if let Some(path) = &self.bearer_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::new(

@@ -33,7 +33,8 @@ const MAX_DEPTH: usize = 128;
 pub(crate) struct Condition {
     /// The path as written, for messages.
     path_text: String,
-    path: Vec<Step>,
+    /// Each step, and where it ends in `path_text` (messages name the path up to a step).
+    path: Vec<(Step, usize)>,
     test: Test,
 }
 
@@ -107,8 +108,9 @@ impl fmt::Display for Test {
 }
 
 impl Condition {
-    /// Parses `PATH`, or `PATH OP VALUE`. The error says what was expected, on one line.
-    pub(crate) fn parse(text: &str) -> Result<Condition, String> {
+    /// Parses `PATH`, or `PATH OP VALUE`. The error says what was expected (the caller shows
+    /// the condition).
+    pub(crate) fn parse(text: &str) -> Result<Condition, &'static str> {
         let text = text.trim();
         let (path, used) = parse_path(text)?;
         let path_text = text[..used].to_string();
@@ -123,21 +125,13 @@ impl Condition {
         let (op, value) = OPS
             .iter()
             .find_map(|(t, op)| rest.strip_prefix(t).map(|v| (*op, v.trim())))
-            .ok_or_else(|| {
-                format!(
-                    "expected ==, !=, <, <=, > or >= after the path, found {:?}",
-                    shorten(rest)
-                )
-            })?;
+            .ok_or("expected ==, !=, <, <=, > or >= after the path")?;
         if value.is_empty() {
-            return Err(format!("expected a value after {op}"));
+            return Err("expected a value after the operator");
         }
         let literal = literal(value)?;
         if !matches!(op, Op::Eq | Op::Ne) && !matches!(literal, Literal::Num(_)) {
-            return Err(format!(
-                "{op} compares numbers: expected a number, found {:?}",
-                shorten(value)
-            ));
+            return Err("<, <=, > and >= compare numbers: expected a number");
         }
         Ok(Condition {
             path_text,
@@ -149,8 +143,9 @@ impl Condition {
     /// Whether the condition holds in `doc`, a document [`document`] accepted; if not, why.
     fn holds(&self, doc: &str) -> Result<(), String> {
         let path = shorten(&self.path_text);
-        let found =
-            find(doc, &self.path).map_err(|why| format!("json {path}: not found ({why})"))?;
+        let found = self
+            .find(doc)
+            .map_err(|why| format!("json {path}: not found ({why})"))?;
         let (ok, note) = match &self.test {
             Test::Present => (!matches!(found, "null" | "false"), ""),
             Test::Compare(Op::Eq, literal) => (equal(found, literal), ""),
@@ -176,12 +171,80 @@ impl Condition {
             shown(found)
         ))
     }
+
+    /// The text of the value at the path in `doc`, a document [`document`] accepted; if there
+    /// is none, why. The last of duplicate keys counts, as in JavaScript and jq.
+    fn find<'a>(&self, doc: &'a str) -> Result<&'a str, String> {
+        let mut r = Reader::new(doc);
+        r.ws();
+        for (k, (step, _)) in self.path.iter().enumerate() {
+            let here = match k {
+                0 => "the top level".to_string(),
+                _ => shorten(&self.path_text[..self.path[k - 1].1]),
+            };
+            match (step, r.peek()) {
+                (Step::Key(want), Some(b'{')) => {
+                    r.i += 1;
+                    let mut at = None;
+                    loop {
+                        r.ws();
+                        if r.peek() != Some(b'"') {
+                            break;
+                        }
+                        let start = r.i;
+                        let _ = r.string();
+                        let key = &doc[start + 1..r.i - 1];
+                        r.ws();
+                        r.i += 1;
+                        r.ws();
+                        if unescape(key) == want.as_str() {
+                            at = Some(r.i);
+                        }
+                        r.skip();
+                        r.ws();
+                        if r.peek() != Some(b',') {
+                            break;
+                        }
+                        r.i += 1;
+                    }
+                    r.i = at.ok_or_else(|| format!("no {:?} in {here}", shorten(want)))?;
+                }
+                (Step::Index(n), Some(b'[')) => {
+                    r.i += 1;
+                    r.ws();
+                    let mut count = 0;
+                    while count < *n && r.peek() != Some(b']') {
+                        r.skip();
+                        r.ws();
+                        count += 1;
+                        if r.peek() == Some(b',') {
+                            r.i += 1;
+                            r.ws();
+                        }
+                    }
+                    if r.peek() == Some(b']') {
+                        return Err(format!("{here} has {count} items"));
+                    }
+                }
+                (step, _) => {
+                    let want = match step {
+                        Step::Key(_) => "an object",
+                        Step::Index(_) => "an array",
+                    };
+                    return Err(format!("{here} is {}, not {want}", kind(&doc[r.i..])));
+                }
+            }
+        }
+        let start = r.i;
+        r.skip();
+        Ok(&doc[start..r.i])
+    }
 }
 
 /// `status`, `components.db.status`, `nodes[0].state`, `"a.b".c`, `[0].Status`; a leading `.`
-/// as jq writes it (`.status`), and `.` alone for the whole document. Returns the steps and the
-/// bytes of `text` they took; what follows is the operator.
-fn parse_path(text: &str) -> Result<(Vec<Step>, usize), String> {
+/// as jq writes it (`.status`), and `.` alone for the whole document. Returns the steps (each
+/// with where it ends) and the bytes of `text` they took; what follows is the operator.
+fn parse_path(text: &str) -> Result<(Vec<(Step, usize)>, usize), &'static str> {
     let b = text.as_bytes();
     let mut steps = Vec::new();
     let mut i = 0;
@@ -198,42 +261,53 @@ fn parse_path(text: &str) -> Result<(Vec<Step>, usize), String> {
     }
     loop {
         let c = b.get(i).copied();
-        if want_key {
+        let step = if want_key {
+            want_key = false;
+            let start = i;
             match c {
                 Some(b'"') => {
                     let mut r = Reader { b, i };
-                    r.string().map_err(|_| {
-                        format!("expected a quoted key at byte {i}, as JSON writes a string")
-                    })?;
-                    steps.push(Step::Key(unescape(&text[i + 1..r.i - 1]).into_owned()));
+                    r.string()
+                        .map_err(|_| "expected a quoted key, as JSON writes a string")?;
                     i = r.i;
+                    Step::Key(unescape(&text[start + 1..i - 1]).into_owned())
                 }
                 Some(c) if is_key_byte(c) => {
-                    let end = i + b[i..].iter().take_while(|&&c| is_key_byte(c)).count();
-                    steps.push(Step::Key(text[i..end].to_string()));
-                    i = end;
+                    while b.get(i).is_some_and(|&c| is_key_byte(c)) {
+                        i += 1;
+                    }
+                    Step::Key(text[start..i].to_string())
                 }
-                _ => return Err(format!("expected a key at byte {i} of the path")),
+                _ => return Err("expected a key in the path"),
             }
-            want_key = false;
-            continue;
-        }
-        match c {
-            Some(b'.') => {
-                i += 1;
-                want_key = true;
-            }
-            Some(b'[') => {
-                let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                let index = text[i + 1..i + 1 + digits].parse().ok();
-                match (index, b.get(i + 1 + digits)) {
-                    (Some(n), Some(b']')) => steps.push(Step::Index(n)),
-                    _ => return Err(format!("expected [N], an array index, at byte {i}")),
+        } else {
+            match c {
+                Some(b'.') => {
+                    i += 1;
+                    want_key = true;
+                    continue;
                 }
-                i += digits + 2;
+                Some(b'[') => {
+                    const BAD: &str = "expected [N], an array index";
+                    i += 1;
+                    let mut n: usize = 0;
+                    while let Some(&d) = b.get(i).filter(|d| d.is_ascii_digit()) {
+                        n = n
+                            .checked_mul(10)
+                            .and_then(|n| n.checked_add(usize::from(d - b'0')))
+                            .ok_or(BAD)?;
+                        i += 1;
+                    }
+                    if b.get(i) != Some(&b']') || b[i - 1] == b'[' {
+                        return Err(BAD);
+                    }
+                    i += 1;
+                    Step::Index(n)
+                }
+                _ => return Ok((steps, i)),
             }
-            _ => return Ok((steps, i)),
-        }
+        };
+        steps.push((step, i));
     }
 }
 
@@ -244,13 +318,10 @@ fn is_key_byte(c: u8) -> bool {
 
 /// A JSON string, number, `true`, `false` or `null`; anything else not starting with `"` is a
 /// bare word, read as a string (`status == UP`).
-fn literal(value: &str) -> Result<Literal, String> {
+fn literal(value: &str) -> Result<Literal, &'static str> {
     if document(value.as_bytes()).is_err() {
         if value.starts_with('"') {
-            return Err(format!(
-                "expected a JSON string, found {:?}",
-                shorten(value)
-            ));
+            return Err("expected a JSON string after the quote");
         }
         return Ok(Literal::Str(value.to_string()));
     }
@@ -259,12 +330,7 @@ fn literal(value: &str) -> Result<Literal, String> {
         b't' => Literal::Bool(true),
         b'f' => Literal::Bool(false),
         b'n' => Literal::Null,
-        b'{' | b'[' => {
-            return Err(format!(
-                "expected a string, number, true, false or null, found {:?}",
-                shorten(value)
-            ));
-        }
+        b'{' | b'[' => return Err("expected a string, number, true, false or null"),
         _ => Literal::Num(value.to_string()),
     })
 }
@@ -553,95 +619,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The text of the value at `path` in `doc`, a document [`document`] accepted; if there is none,
-/// why (the last of duplicate keys counts, as in JavaScript and jq).
-fn find<'a>(doc: &'a str, path: &[Step]) -> Result<&'a str, String> {
-    let mut r = Reader::new(doc);
-    r.ws();
-    for (k, step) in path.iter().enumerate() {
-        let here = || match k {
-            0 => "the top level".to_string(),
-            _ => shorten(&show_path(&path[..k])),
-        };
-        match (step, r.peek()) {
-            (Step::Key(want), Some(b'{')) => {
-                r.i += 1;
-                let mut at = None;
-                loop {
-                    r.ws();
-                    if r.peek() != Some(b'"') {
-                        break;
-                    }
-                    let start = r.i;
-                    let _ = r.string();
-                    let key = &doc[start + 1..r.i - 1];
-                    r.ws();
-                    r.i += 1;
-                    r.ws();
-                    if unescape(key) == want.as_str() {
-                        at = Some(r.i);
-                    }
-                    r.skip();
-                    r.ws();
-                    if r.peek() != Some(b',') {
-                        break;
-                    }
-                    r.i += 1;
-                }
-                r.i = at.ok_or_else(|| format!("no {:?} in {}", shorten(want), here()))?;
-            }
-            (Step::Index(n), Some(b'[')) => {
-                r.i += 1;
-                r.ws();
-                let mut count = 0;
-                while count < *n && r.peek() != Some(b']') {
-                    r.skip();
-                    r.ws();
-                    count += 1;
-                    if r.peek() == Some(b',') {
-                        r.i += 1;
-                        r.ws();
-                    }
-                }
-                if r.peek() == Some(b']') {
-                    return Err(format!("{} has {count} items", here()));
-                }
-            }
-            (step, _) => {
-                let want = match step {
-                    Step::Key(_) => "an object",
-                    Step::Index(_) => "an array",
-                };
-                return Err(format!("{} is {}, not {want}", here(), kind(&doc[r.i..])));
-            }
-        }
-    }
-    let start = r.i;
-    r.skip();
-    Ok(&doc[start..r.i])
-}
-
-/// A path as the messages show it: `a.b[0]."c.d"`.
-fn show_path(path: &[Step]) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Key(k) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                if !k.is_empty() && k.bytes().all(is_key_byte) {
-                    out.push_str(k);
-                } else {
-                    out.push_str(&format!("{k:?}"));
-                }
-            }
-            Step::Index(n) => out.push_str(&format!("[{n}]")),
-        }
-    }
-    out
-}
-
 /// What kind of value `text` starts with, for messages.
 fn kind(text: &str) -> &'static str {
     match text.as_bytes().first() {
@@ -656,8 +633,19 @@ fn kind(text: &str) -> &'static str {
 
 /// A found value as a message shows it: on one line, a few dozen characters at most.
 fn shown(found: &str) -> String {
-    let one_line: String = found.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
-    shorten(&one_line)
+    let mut line = String::new();
+    let mut space = false;
+    for c in found.chars().take(100) {
+        if c.is_ascii_whitespace() {
+            space = true;
+            continue;
+        }
+        if std::mem::take(&mut space) {
+            line.push(' ');
+        }
+        line.push(c);
+    }
+    shorten(&line)
 }
 
 fn is_number(text: &str) -> bool {
@@ -681,21 +669,21 @@ fn equal(found: &str, literal: &Literal) -> bool {
 /// Two JSON numbers compared as exact decimals.
 fn compare_numbers(a: &str, b: &str) -> Ordering {
     let (a, b) = (Decimal::of(a), Decimal::of(b));
-    let (sa, sb) = (a.sign(), b.sign());
-    if sa != sb || sa == 0 {
-        return sa.cmp(&sb);
+    if a.sign != b.sign || a.sign == 0 {
+        return a.sign.cmp(&b.sign);
     }
     let magnitude = a.exp.cmp(&b.exp).then_with(|| a.digits.cmp(&b.digits));
-    if sa < 0 {
+    if a.sign < 0 {
         magnitude.reverse()
     } else {
         magnitude
     }
 }
 
-/// A number as `±0.DIGITS × 10^exp`, DIGITS without leading or trailing zeros (none for zero).
+/// A number as `sign × 0.DIGITS × 10^exp`, DIGITS without leading or trailing zeros (none, and
+/// sign 0, for zero).
 struct Decimal {
-    negative: bool,
+    sign: i8,
     digits: Vec<u8>,
     exp: i64,
 }
@@ -703,40 +691,47 @@ struct Decimal {
 impl Decimal {
     /// Of the text of a JSON number (the reader has checked its grammar).
     fn of(text: &str) -> Decimal {
-        let negative = text.starts_with('-');
-        let text = text.trim_start_matches('-');
-        let (mantissa, exp_text) = text.split_once(['e', 'E']).unwrap_or((text, ""));
-        let exp_negative = exp_text.starts_with('-');
-        let mut exp = exp_text
-            .bytes()
-            .filter(u8::is_ascii_digit)
-            .fold(0i64, |e, d| {
-                e.saturating_mul(10).saturating_add(i64::from(d - b'0'))
-            });
-        if exp_negative {
-            exp = -exp;
+        let b = text.as_bytes();
+        let mut digits = Vec::new();
+        let mut exp: i64 = 0;
+        let mut fraction = false;
+        let mut i = usize::from(b.first() == Some(&b'-'));
+        while let Some(&c) = b.get(i) {
+            i += 1;
+            match c {
+                b'.' => fraction = true,
+                b'e' | b'E' => break,
+                _ => {
+                    exp += i64::from(!fraction);
+                    if c == b'0' && digits.is_empty() {
+                        exp -= 1;
+                    } else {
+                        digits.push(c);
+                    }
+                }
+            }
         }
-        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        let mut exp = exp.saturating_add(int.len() as i64);
-        let mut digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-        let zeros = digits.iter().take_while(|&&d| d == b'0').count();
-        digits.drain(..zeros);
-        exp = exp.saturating_sub(zeros as i64);
+        let mut e: i64 = 0;
+        for &c in b.get(i..).unwrap_or_default() {
+            if c.is_ascii_digit() {
+                e = e.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+            }
+        }
+        if b.get(i) == Some(&b'-') {
+            e = -e;
+        }
         while digits.last() == Some(&b'0') {
             digits.pop();
         }
-        Decimal {
-            negative,
-            digits,
-            exp,
-        }
-    }
-
-    fn sign(&self) -> i8 {
-        match (self.digits.is_empty(), self.negative) {
+        let sign = match (digits.is_empty(), b.first()) {
             (true, _) => 0,
-            (false, true) => -1,
-            (false, false) => 1,
+            (false, Some(b'-')) => -1,
+            (false, _) => 1,
+        };
+        Decimal {
+            sign,
+            digits,
+            exp: exp.saturating_add(e),
         }
     }
 }
@@ -814,7 +809,7 @@ mod tests {
     fn steps(path: &str) -> Vec<Step> {
         let (steps, used) = parse_path(path).unwrap();
         assert_eq!(used, path.len(), "{path}");
-        steps
+        steps.into_iter().map(|(step, _)| step).collect()
     }
 
     fn key(k: &str) -> Step {
@@ -922,7 +917,7 @@ mod tests {
                 Test::Compare(op, Literal::Num("1".into())),
                 "{text}"
             );
-            assert_eq!(c.path, [key("a")]);
+            assert_eq!(c.path, [(key("a"), 1)]);
         }
     }
 

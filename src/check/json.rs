@@ -33,10 +33,13 @@ const MAX_DEPTH: usize = 128;
 pub(crate) struct Condition {
     /// The path as written, for messages.
     path_text: String,
-    /// Each step, and where it ends in `path_text` (messages name the path up to a step).
-    path: Vec<(Step, usize)>,
+    path: Path,
     test: Test,
 }
+
+/// Each step of a path, and where it ends in the path's text (messages name the path up to a
+/// step by that text).
+type Path = Vec<(Step, usize)>;
 
 /// One step of a path: a member of an object or an item of an array.
 #[derive(Debug, Clone, PartialEq)]
@@ -244,7 +247,7 @@ impl Condition {
 /// `status`, `components.db.status`, `nodes[0].state`, `"a.b".c`, `[0].Status`; a leading `.`
 /// as jq writes it (`.status`), and `.` alone for the whole document. Returns the steps (each
 /// with where it ends) and the bytes of `text` they took; what follows is the operator.
-fn parse_path(text: &str) -> Result<(Vec<(Step, usize)>, usize), &'static str> {
+fn parse_path(text: &str) -> Result<(Path, usize), &'static str> {
     let b = text.as_bytes();
     let mut steps = Vec::new();
     let mut i = 0;

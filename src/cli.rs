@@ -78,6 +78,14 @@ struct Args {
     #[argh(option)]
     body_matches: Option<String>,
 
+    /// the body is JSON and 'PATH OP VALUE' holds: status == green, components.db.status != DOWN, nodes[0].up, number_of_nodes >= 3 (repeatable)
+    #[argh(option)]
+    json: Vec<String>,
+
+    /// the response has header 'Name: REGEX' with a value that matches (repeatable)
+    #[argh(option)]
+    header_matches: Vec<String>,
+
     /// do not follow redirects (default: follow same-host redirects, at most 10)
     #[argh(switch)]
     no_follow: bool,
@@ -435,7 +443,7 @@ fn shown(args: &[String]) -> String {
         } else {
             a.clone()
         };
-        header_next = a == "-H" || a == "--header";
+        header_next = a == "-H" || a == "--header" || a == "--header-matches";
         out.push(if a.is_empty() || a.contains(char::is_whitespace) {
             format!("'{a}'")
         } else {
@@ -687,6 +695,15 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
         })?;
         b = b.header(name.trim(), env.expand(value.trim())?);
     }
+    for h in &a.header_matches {
+        let (name, pattern) = h.split_once(':').ok_or_else(|| {
+            Error::usage(format!(
+                "--header-matches {:?}: expected 'Name: REGEX'",
+                redact_header(h)
+            ))
+        })?;
+        b = b.header_matches(name.trim(), pattern.trim());
+    }
     // The other flags go straight into the probe's settings, which `build` validates.
     let s = &mut b.s;
     s.proxy = a.proxy.as_deref().map(|p| env.expand(p)).transpose()?;
@@ -698,6 +715,7 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
     }
     s.body_contains = a.body_contains;
     s.body_matches = a.body_matches;
+    s.body_json = a.json;
     s.bearer_file = a.bearer_file.map(Into::into);
     s.password_file = a.password_file.map(Into::into);
     s.tls.ca_file = a.ca_file.map(Into::into);

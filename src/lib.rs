@@ -15,7 +15,9 @@
 //!
 //! # Targets
 //! The scheme picks the check (see [`TargetKind`]): `http://HOST[:PORT][/PATH]` and `https://…`
-//! (healthy on an accepted status, default `200-399`), `tcp://HOST:PORT` (a connection opens),
+//! (healthy on an accepted status, default `200-399`, and any condition on the body or headers:
+//! [`ProbeBuilder::body_contains`], [`ProbeBuilder::body_matches`], [`ProbeBuilder::body_json`],
+//! [`ProbeBuilder::header_matches`]), `tcp://HOST:PORT` (a connection opens),
 //! `tls://HOST:PORT` (a verified handshake), `grpc://HOST:PORT[/SERVICE]` and `grpcs://…`
 //! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
@@ -105,6 +107,11 @@ pub use target::{Target, TargetKind};
 #[cfg(feature = "db")]
 #[doc(hidden)]
 pub use check::fuzzing as db_fuzzing;
+
+/// The JSON reader and `body_json` conditions, for the fuzz target in `fuzz/`. Not part of the
+/// API.
+#[doc(hidden)]
+pub use check::json::fuzz as json_fuzz;
 
 /// The sealed-data decoder, for the fuzz target in `fuzz/`. Not part of the API.
 #[cfg(feature = "cli")]

@@ -94,6 +94,46 @@ impl ProbeBuilder {
         self
     }
 
+    /// Adds a condition on the body read as JSON (its first 64 KiB): `PATH OP VALUE`, or `PATH`
+    /// alone. Every condition added must hold. For the health endpoints that answer 200 while
+    /// their JSON says they are not fine (Elasticsearch's `"status":"red"`, a Spring Boot
+    /// component `"DOWN"`).
+    ///
+    /// - PATH: keys separated by dots and array indices, `components.db.status`,
+    ///   `nodes[0].state`, `[0].Status`; a key with a dot in it is quoted, `"a.b".c`.
+    /// - OP: `==`, `!=`, or (numbers only, compared exactly) `<`, `<=`, `>`, `>=`. Without one,
+    ///   the value must be there and be neither `null` nor `false`.
+    /// - VALUE: a JSON string, number, `true`, `false` or `null`; anything else is read as a
+    ///   string (`status == UP`). `true` is not `"true"`.
+    ///
+    /// A body that is not one JSON document, one cut off by the 64 KiB limit, a path that is not
+    /// there, or a value of another type fails the check, the reason naming the path and what was
+    /// found. A condition that does not parse fails [`ProbeBuilder::build`].
+    ///
+    /// ```
+    /// let probe = healthprobe::Probe::builder()
+    ///     .body_json("status != red")
+    ///     .body_json("number_of_nodes >= 3")
+    ///     .build()?;
+    /// # Ok::<(), healthprobe::Error>(())
+    /// ```
+    ///
+    /// Defaults to none.
+    pub fn body_json(mut self, condition: impl Into<String>) -> Self {
+        self.s.body_json.push(condition.into());
+        self
+    }
+
+    /// Adds a header the final response must have, with a value that matches `pattern`
+    /// (regex-lite syntax; any one of its values, if the header is repeated). The values of
+    /// `Authorization`, `Cookie` and the like are never shown in a reason.
+    ///
+    /// Defaults to none.
+    pub fn header_matches(mut self, name: impl Into<String>, pattern: impl Into<String>) -> Self {
+        self.s.header_matches.push((name.into(), pattern.into()));
+        self
+    }
+
     /// Whether to follow same-host redirects (at most 10). A redirect to another host is never
     /// followed: it is judged by its own status.
     ///
@@ -416,6 +456,36 @@ mod tests {
         let e = Probe::builder().body_matches("(").build().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn bad_json_condition_rejected() {
+        let e = Probe::builder()
+            .body_json("status")
+            .body_json("status ==")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert_eq!(
+            e.to_string(),
+            "invalid body_json condition \"status ==\": expected a value after the operator"
+        );
+    }
+
+    #[test]
+    fn bad_header_matches_rejected() {
+        let e = Probe::builder()
+            .header_matches("X-Status", "(")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Usage);
+        assert!(!e.to_string().contains('\n'));
+        assert!(
+            Probe::builder()
+                .header_matches("X Status", "ok")
+                .build()
+                .is_err()
+        );
     }
 
     #[test]

@@ -21,11 +21,16 @@ const FLAGS: &[(&str, &str)] = &[
     ("bearer_file", "--bearer-file"),
     ("password_file", "--password-file"),
     ("body_matches", "--body-matches"),
+    ("header_matches", "--header-matches"),
+    ("body_json", "--json"),
 ];
 
 /// A library message with its setting names replaced by flag names.
 pub(crate) fn flag_names(message: &str) -> Cow<'_, str> {
-    if !message.contains("tls_") && !message.contains("_file") && !message.contains("_matches") {
+    if !["tls_", "_file", "_matches", "body_json"]
+        .iter()
+        .any(|s| message.contains(s))
+    {
         return Cow::Borrowed(message);
     }
     let mut out = message.to_string();

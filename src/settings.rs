@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::check::json::Condition;
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
 use crate::status::StatusList;
@@ -14,7 +15,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every setting of a probe. Setters store what they are given; [`Settings::validate`] checks
 /// it all before any I/O and normalises in place: the method uppercased, `bearer_file` read
-/// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` compiled.
+/// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` and `header_matches`
+/// compiled, `body_json` parsed.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub timeout: Duration,
@@ -26,6 +28,14 @@ pub(crate) struct Settings {
     pub body_matches: Option<String>,
     /// `body_matches`, compiled by `validate`.
     pub body_regex: Option<regex_lite::Regex>,
+    /// `PATH OP VALUE` conditions on the body read as JSON.
+    pub body_json: Vec<String>,
+    /// `body_json`, parsed by `validate`.
+    pub json_conditions: Vec<Condition>,
+    /// (header name, regex) pairs the final response must match.
+    pub header_matches: Vec<(String, String)>,
+    /// `header_matches`, compiled by `validate`.
+    pub header_regexes: Vec<(String, regex_lite::Regex)>,
     pub follow_redirects: bool,
     pub bearer_token: Option<String>,
     pub bearer_file: Option<PathBuf>,
@@ -84,6 +94,10 @@ impl Default for Settings {
             body_contains: None,
             body_matches: None,
             body_regex: None,
+            body_json: Vec::new(),
+            json_conditions: Vec::new(),
+            header_matches: Vec::new(),
+            header_regexes: Vec::new(),
             follow_redirects: true,
             bearer_token: None,
             bearer_file: None,
@@ -125,6 +139,29 @@ impl Settings {
                 ))
             })?);
         }
+        let mut conditions = Vec::with_capacity(self.body_json.len());
+        for c in &self.body_json {
+            conditions.push(Condition::parse(c).map_err(|why| {
+                Error::usage(format!("invalid body_json condition {c:?}: {why}"))
+            })?);
+        }
+        self.json_conditions = conditions;
+        let mut regexes = Vec::with_capacity(self.header_matches.len());
+        for (name, p) in &self.header_matches {
+            if !is_token(name) {
+                return Err(Error::usage(format!(
+                    "invalid header_matches header name {name:?}"
+                )));
+            }
+            let re = regex_lite::Regex::new(p).map_err(|e| {
+                Error::usage(format!(
+                    "invalid header_matches regex {p:?} for {name}: {}",
+                    first_line(&e.to_string())
+                ))
+            })?;
+            regexes.push((name.clone(), re));
+        }
+        self.header_regexes = regexes;
         if let Some(path) = &self.bearer_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 Error::new(

@@ -21,6 +21,7 @@ mod grpc;
 mod hostile;
 mod hostile_db;
 mod http;
+mod http_json;
 mod install;
 mod seal;
 mod tcp;

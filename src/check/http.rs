@@ -10,6 +10,7 @@ use ureq::http::{self, Response};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 use ureq::{Agent, Body};
 
+use crate::check::json;
 use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, contains, shorten};
 use crate::check::transport::{ProbeConnector, ProbeResolver, Shared};
 use crate::deadline::Deadline;
@@ -192,7 +193,14 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
                 settings.statuses
             )));
         }
-        if settings.body_contains.is_some() || settings.body_regex.is_some() {
+        for (name, re) in &settings.header_regexes {
+            header_matches(&response, name, re)?;
+        }
+        // The body is read only for a condition on it: a plain check never waits for one.
+        if settings.body_contains.is_some()
+            || settings.body_regex.is_some()
+            || !settings.json_conditions.is_empty()
+        {
             deadline.set_phase(Phase::Body);
             let body = read_body(&mut response, deadline)?;
             check_body(settings, &body)?;
@@ -355,7 +363,45 @@ fn check_body(settings: &Settings, body: &[u8]) -> Result<(), Error> {
             shorten(re.as_str())
         )));
     }
+    if !settings.json_conditions.is_empty() {
+        // A body that fills the read limit may go on past it.
+        let cut = body.len() >= READ_LIMIT;
+        json::check(body, cut, &settings.json_conditions).map_err(Error::unhealthy)?;
+    }
     Ok(())
+}
+
+/// `header_matches`: the response has header `name`, and one of its values matches `re`. A
+/// secret header's value (and the pattern, which may spell it) stays out of the reason.
+fn header_matches(
+    response: &Response<Body>,
+    name: &str,
+    re: &regex_lite::Regex,
+) -> Result<(), Error> {
+    let mut first = None;
+    // Compared by hand rather than `get_all(name)`, which parses `name` as a HeaderName: 0.8 KB.
+    let values = response
+        .headers()
+        .iter()
+        .filter(|(n, _)| n.as_str().eq_ignore_ascii_case(name));
+    for (_, value) in values {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        if re.is_match(&value) {
+            return Ok(());
+        }
+        first.get_or_insert(value);
+    }
+    Err(Error::unhealthy(match first {
+        None => format!("no header {name} in the response"),
+        Some(_) if is_secret_header(name) => {
+            format!("header {name} does not match (its value is not shown)")
+        }
+        Some(value) => format!(
+            "header {name}: expected to match {:?}, found {:?}",
+            shorten(re.as_str()),
+            shorten(&value)
+        ),
+    }))
 }
 
 // How an HTTP failure becomes an `Error`, in one direction only:

@@ -30,6 +30,7 @@ pub mod fuzzing;
 #[cfg(feature = "grpc")]
 mod grpc;
 mod http;
+pub(crate) mod json;
 #[cfg(feature = "db")]
 mod memcached;
 #[cfg(feature = "db")]

@@ -62,4 +62,10 @@ step "docker"
 # Starts (and afterwards stops) a local engine when none answers; CI makes a missing engine a failure.
 export HEALTHPROBE_DOCKER_START="${HEALTHPROBE_DOCKER_START:-1}"
 tests/docker/run.sh
+
+step "the full binary is where the README says (the slim variant is built into target/slim)"
+bin=target/x86_64-unknown-linux-musl/release/healthprobe
+v="$("$bin" --version)" || { echo "test.sh: $bin --version failed" >&2; exit 1; }
+[[ $v == *"features: cli,db,grpc,tls"* ]] || { echo "test.sh: $bin is not the full binary (wanted features: cli,db,grpc,tls): $v" >&2; exit 1; }
+echo "$v" >&2
 step "end: every step passed"

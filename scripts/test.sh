@@ -29,8 +29,9 @@ cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe
 ls -l target/x86_64-unknown-linux-musl/release/healthprobe >&2
 
 step "unit, integration and doc tests"
-# Here nothing may skip: the release binary, valgrind and the gRPC venv are all in place.
-export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1
+# Here nothing may skip: the release binary, valgrind, the gRPC venv and the database servers
+# are all in place.
+export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1 HEALTHPROBE_REQUIRE_DB=1
 cargo test --all-targets
 cargo test --doc
 # The hostile-peer suite again, against the static release binary, whose peak memory must stay

@@ -6,7 +6,8 @@
 #   scripts/dist.sh [amd64] [arm64]     # default: amd64
 #
 # With SLIM=1, also the slim variant ($OUT/dist/linux-ARCH/healthprobe-slim, `--no-default-features
-# --features cli`), which the Dockerfile copies with --build-arg VARIANT=-slim.
+# --features cli`), which the Dockerfile copies with --build-arg VARIANT=-slim. It is built in a
+# target dir of its own, so that TARGET_DIR/TRIPLE/release/healthprobe stays the full binary.
 #
 # Then:  DOCKER_BUILDKIT=0 docker build -f Dockerfile --build-arg TARGETARCH=amd64 \
 #            -t ghcr.io/healthprobe/healthprobe:0.1 "$OUT"
@@ -14,6 +15,7 @@
 # Environment:
 #   OUT         where to stage (default target/docker; printed on stdout at the end)
 #   TARGET_DIR  cargo target dir (default target)
+#   SLIM_TARGET_DIR  cargo target dir of the slim variant (default TARGET_DIR/slim)
 #   EXTRA_BINS  more cargo target selectors to build and stage beside healthprobe, e.g.
 #               "--example app" (the test uses this for the demo app)
 # arm64 needs `rustup target add aarch64-unknown-linux-musl` and Debian's gcc-aarch64-linux-gnu
@@ -23,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-target/docker}"
 TARGET_DIR="${TARGET_DIR:-target}"
+SLIM_TARGET_DIR="${SLIM_TARGET_DIR:-$TARGET_DIR/slim}"
 arches=("$@")
 [ "${#arches[@]}" -gt 0 ] || arches=(amd64)
 
@@ -48,9 +51,9 @@ for arch in "${arches[@]}"; do
     mkdir -p "$OUT/dist/linux-$arch"
     cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe"
     if [ "${SLIM:-0}" = 1 ]; then
-        cargo build --release --target "$triple" --target-dir "$TARGET_DIR" --bin healthprobe \
+        cargo build --release --target "$triple" --target-dir "$SLIM_TARGET_DIR" --bin healthprobe \
             --no-default-features --features cli >&2
-        cp "$TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe-slim"
+        cp "$SLIM_TARGET_DIR/$triple/release/healthprobe" "$OUT/dist/linux-$arch/healthprobe-slim"
     fi
     for sel in ${EXTRA_BINS:-}; do
         case "$sel" in

@@ -54,8 +54,10 @@ setup_grpc() {
 setup_test() {
     setup_build
     setup_grpc
+    # The database tests start these servers and run their clients (psql, mariadb, redis-cli):
+    # the clients are Depends of the servers, named all the same.
     need_deb valgrind time openssl procps iproute2 \
-        postgresql mariadb-server redis-server memcached
+        postgresql mariadb-server mariadb-client redis-server redis-tools memcached
 }
 
 setup_arm64() {

@@ -29,8 +29,9 @@ cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe
 ls -l target/x86_64-unknown-linux-musl/release/healthprobe >&2
 
 step "unit, integration and doc tests"
-# Here nothing may skip: the release binary, valgrind and the gRPC venv are all in place.
-export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1
+# Here nothing may skip: the release binary, valgrind, the gRPC venv and the database servers
+# are all in place.
+export HEALTHPROBE_REQUIRE_BUDGET=1 HEALTHPROBE_REQUIRE_GRPC=1 HEALTHPROBE_REQUIRE_DB=1
 cargo test --all-targets
 cargo test --doc
 # The hostile-peer suite again, against the static release binary, whose peak memory must stay
@@ -62,4 +63,10 @@ step "docker"
 # Starts (and afterwards stops) a local engine when none answers; CI makes a missing engine a failure.
 export HEALTHPROBE_DOCKER_START="${HEALTHPROBE_DOCKER_START:-1}"
 tests/docker/run.sh
+
+step "the full binary is where the README says (the slim variant is built into target/slim)"
+bin=target/x86_64-unknown-linux-musl/release/healthprobe
+v="$("$bin" --version)" || { echo "test.sh: $bin --version failed" >&2; exit 1; }
+[[ $v == *"features: cli,db,grpc,tls"* ]] || { echo "test.sh: $bin is not the full binary (wanted features: cli,db,grpc,tls): $v" >&2; exit 1; }
+echo "$v" >&2
 step "end: every step passed"

@@ -143,7 +143,7 @@ if [ -n "${HEALTHPROBE_DOCKER_BIN_DIR:-}" ]; then
 else
     t=$SECONDS
     if OUT="$ctx" TARGET_DIR="$ROOT/target" SLIM=1 EXTRA_BINS="--example app" "$ROOT/scripts/dist.sh" amd64 >/dev/null; then
-        pass "cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe [--no-default-features --features cli] --example app ($((SECONDS - t))s)"
+        pass "cargo build --release --target x86_64-unknown-linux-musl --bin healthprobe [--no-default-features --features cli --target-dir target/slim] --example app ($((SECONDS - t))s)"
     else
         fail "cargo build of the static binaries (see above)"; summary; exit 1
     fi

@@ -6,8 +6,10 @@
 //! `HEALTHPROBE_SKIP_LOG` names, when set, for a summary at the end of a run.
 //!
 //! Switches (`=1`): `HEALTHPROBE_REQUIRE_ROOT` (the tests that need root: the chroot as UID
-//! 65532, the silent name server in a private mount namespace), `HEALTHPROBE_REQUIRE_BUDGET`
-//! (the size and instruction guards), `HEALTHPROBE_REQUIRE_GRPC` (the grpcio health server).
+//! 65532, the silent name server in a private mount namespace, the probe in a network
+//! namespace of its own), `HEALTHPROBE_REQUIRE_BUDGET`
+//! (the size and instruction guards), `HEALTHPROBE_REQUIRE_GRPC` (the grpcio health server),
+//! `HEALTHPROBE_REQUIRE_DB` (Debian's PostgreSQL, MariaDB, Redis and memcached servers).
 
 use std::fmt::Display;
 use std::io::Write;
@@ -15,6 +17,7 @@ use std::io::Write;
 pub const REQUIRE_ROOT: &str = "HEALTHPROBE_REQUIRE_ROOT";
 pub const REQUIRE_BUDGET: &str = "HEALTHPROBE_REQUIRE_BUDGET";
 pub const REQUIRE_GRPC: &str = "HEALTHPROBE_REQUIRE_GRPC";
+pub const REQUIRE_DB: &str = "HEALTHPROBE_REQUIRE_DB";
 
 /// Whether the switch `var` is on (`var=1`).
 pub fn required(var: &str) -> bool {

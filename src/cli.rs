@@ -431,7 +431,7 @@ fn shown(args: &[String]) -> String {
         let a = if header_next {
             redact_header(a)
         } else if a.contains("://") {
-            crate::target::redact_userinfo(a)
+            crate::secret::redact_userinfo(a)
         } else {
             a.clone()
         };
@@ -689,7 +689,12 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
     }
     // The other flags go straight into the probe's settings, which `build` validates.
     let s = &mut b.s;
-    s.proxy = a.proxy.as_deref().map(|p| env.expand(p)).transpose()?;
+    s.proxy = a
+        .proxy
+        .as_deref()
+        .map(|p| env.expand(p))
+        .transpose()?
+        .map(crate::secret::SecretUrl::new);
     if let Some(method) = a.method {
         s.method = method;
     }
@@ -750,7 +755,7 @@ fn redact_header(h: &str) -> String {
         .find(|c: char| c == ':' || c.is_whitespace())
         .unwrap_or(h.len());
     let name = &h[..name_end];
-    if crate::check::is_secret_header(name.trim()) {
+    if crate::secret::is_secret_header(name.trim()) {
         format!("{name}: [redacted]")
     } else {
         h.to_string()

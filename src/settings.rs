@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
+use crate::secret::{Headers, Secret, SecretUrl};
 use crate::status::StatusList;
 
 /// The default deadline of a run: `5s`.
@@ -14,23 +15,24 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every setting of a probe. Setters store what they are given; [`Settings::validate`] checks
 /// it all before any I/O and normalises in place: the method uppercased, `bearer_file` read
-/// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` compiled.
+/// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` compiled. Its `Debug`
+/// shows no credential: each is held in a type of the secret module.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub timeout: Duration,
     pub any: bool,
     pub method: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub statuses: StatusList,
     pub body_contains: Option<String>,
     pub body_matches: Option<String>,
     /// `body_matches`, compiled by `validate`.
     pub body_regex: Option<regex_lite::Regex>,
     pub follow_redirects: bool,
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     pub bearer_file: Option<PathBuf>,
     /// `http://HOST:PORT`, checked by `validate`; see [`Settings::proxy`].
-    pub proxy: Option<String>,
+    pub proxy: Option<SecretUrl>,
     pub ip_family: IpFamily,
     pub tls: TlsSettings,
     pub send: Option<String>,
@@ -40,23 +42,6 @@ pub(crate) struct Settings {
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
-}
-
-/// A password: kept as given, never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub String);
-
-impl Secret {
-    #[cfg_attr(not(feature = "db"), allow(dead_code))]
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// The `tls_*` settings. Turned into a rustls config by the tls module, once per probe, when a
@@ -79,7 +64,7 @@ impl Default for Settings {
             timeout: DEFAULT_TIMEOUT,
             any: false,
             method: "GET".into(),
-            headers: Vec::new(),
+            headers: Headers::default(),
             statuses: StatusList::default(),
             body_contains: None,
             body_matches: None,
@@ -136,10 +121,10 @@ impl Settings {
                     ),
                 )
             })?;
-            self.bearer_token = Some(text.trim().to_string());
+            self.bearer_token = Some(Secret::new(text.trim()));
         }
         if let Some(token) = &self.bearer_token {
-            check_header("Authorization", token)?;
+            check_header("Authorization", token.as_str())?;
         }
         if let Some(path) = &self.password_file {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -152,7 +137,7 @@ impl Settings {
                     ),
                 )
             })?;
-            self.password = Some(Secret(text.trim().to_string()));
+            self.password = Some(Secret::new(text.trim()));
         }
         self.proxy()?;
         self.send = self.send.as_deref().map(unescape).transpose()?;
@@ -185,10 +170,11 @@ impl Settings {
         let Some(url) = &self.proxy else {
             return Ok(None);
         };
+        let url = url.as_str();
         let bad = || {
             Error::usage(format!(
                 "invalid proxy {:?}: expected http://HOST:PORT",
-                crate::target::redact_userinfo(url)
+                crate::secret::redact_userinfo(url)
             ))
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -257,7 +243,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("hp-pw-{}", std::process::id()));
         std::fs::write(&path, "s3cret\n").unwrap();
         let s = Settings {
-            password: Some(Secret("given-loses".into())),
+            password: Some(Secret::new("given-loses")),
             password_file: Some(path.clone()),
             ..Settings::default()
         }

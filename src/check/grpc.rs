@@ -195,7 +195,7 @@ fn request(
         request = request.header(name.to_ascii_lowercase(), value.as_str());
     }
     if let Some(token) = &ctx.settings.bearer_token {
-        request = request.header("authorization", format!("Bearer {token}"));
+        request = request.header("authorization", format!("Bearer {}", token.as_str()));
     }
     request
         .body(())

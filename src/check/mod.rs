@@ -47,8 +47,6 @@ mod unix;
 #[cfg(feature = "db")]
 mod wire;
 
-#[cfg(feature = "cli")]
-pub(crate) use http::is_secret_header;
 pub(crate) use shared::Ctx;
 #[cfg(not(feature = "tls"))]
 pub(crate) use shared::THIS_BUILD;

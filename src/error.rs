@@ -55,6 +55,21 @@ impl Error {
         Error::new(ErrorKind::Unhealthy, message)
     }
 
+    /// What a target or setting that needs a cargo feature this build was compiled without
+    /// says: `{what} the `{feature}` feature ({why}), which this build leaves out`. `what`
+    /// ends in its verb (`tls options need`); `why`, if given, says what the feature brings.
+    #[cfg_attr(
+        all(feature = "tls", feature = "grpc", feature = "db"),
+        allow(dead_code)
+    )]
+    pub(crate) fn feature_missing(feature: &str, what: &str, why: Option<&str>) -> Error {
+        let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{what} the `{feature}` feature{why}, which {THIS_BUILD} leaves out"),
+        )
+    }
+
     /// A timeout that names the phase it happened in, e.g.
     /// `timed out after 2s while connecting`. `budget` is the deadline as written (`2s`);
     /// the deadline formats it.
@@ -91,6 +106,14 @@ impl Error {
         &self.message
     }
 }
+
+/// How a message about a missing feature names the build: the published slim variant is the
+/// one with none of `tls`, `grpc` and `db`.
+const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc", feature = "db")) {
+    "this build"
+} else {
+    "the slim build (`cli` only)"
+};
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,6 +228,26 @@ impl std::error::Error for ParseError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feature_missing_names_feature_and_build() {
+        let build = if cfg!(any(feature = "tls", feature = "grpc", feature = "db")) {
+            "this build"
+        } else {
+            "the slim build (`cli` only)"
+        };
+        let e = Error::feature_missing("tls", "tls options need", None);
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            format!("tls options need the `tls` feature, which {build} leaves out")
+        );
+        let e = Error::feature_missing("tls", "mysql: a login needs", Some("ring"));
+        assert_eq!(
+            e.to_string(),
+            format!("mysql: a login needs the `tls` feature (ring), which {build} leaves out")
+        );
+    }
 
     #[test]
     fn error_is_send_sync_and_small() {

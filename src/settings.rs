@@ -151,13 +151,7 @@ impl Settings {
             || tls.server_name.is_some()
             || tls.cert_min_days.is_some()
         {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "tls options need the `tls` feature, which {} leaves out",
-                    crate::check::THIS_BUILD
-                ),
-            ));
+            return Err(Error::feature_missing("tls", "tls options need", None));
         }
         if tls.cert.is_some() != tls.key.is_some() {
             return Err(Error::usage("tls_cert and tls_key go together"));

@@ -164,12 +164,10 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
                 }
                 #[cfg(not(feature = "tls"))]
                 if next.tls {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        format!(
-                            "redirect to https needs the `tls` feature, which {} leaves out",
-                            crate::check::THIS_BUILD
-                        ),
+                    return Err(Error::feature_missing(
+                        "tls",
+                        "redirect to https needs",
+                        None,
                     ));
                 }
                 out.push(Detail::Redirect {

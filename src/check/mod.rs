@@ -48,8 +48,6 @@ mod unix;
 mod wire;
 
 pub(crate) use shared::Ctx;
-#[cfg(not(feature = "tls"))]
-pub(crate) use shared::THIS_BUILD;
 
 /// Checks one target.
 pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {

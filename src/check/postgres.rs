@@ -242,10 +242,10 @@ pub(crate) fn exchange(
                         .verify_server(data)?,
                     #[cfg(not(feature = "tls"))]
                     10 => {
-                        return Err(Error::new(
-                            ErrorKind::Unsupported,
-                            "postgres: the server asks for SCRAM-SHA-256, which needs the `tls` \
-                             feature (ring), which this build leaves out",
+                        return Err(Error::feature_missing(
+                            "tls",
+                            "postgres: the server asks for SCRAM-SHA-256, which needs",
+                            Some("ring"),
                         ));
                     }
                     other => {

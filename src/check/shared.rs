@@ -92,23 +92,9 @@ impl Timed for TlsStream {
     allow(dead_code)
 )]
 pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!(
-            "{}:// targets need the `{feature}` feature, which {THIS_BUILD} leaves out",
-            target.kind().scheme()
-        ),
-    )
+    let what = format!("{}:// targets need", target.kind().scheme());
+    Error::feature_missing(feature, &what, None)
 }
-
-/// How a message about a missing feature names the build: the published slim variant is the
-/// one with none of `tls`, `grpc` and `db`.
-pub(crate) const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc", feature = "db"))
-{
-    "this build"
-} else {
-    "the slim build (`cli` only)"
-};
 
 /// At most this much of a body or a reply is read: enough for any health endpoint, and a
 /// bound on what a hostile peer can make the probe hold.

@@ -10,6 +10,7 @@ use ureq::http::{self, Response};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 use ureq::{Agent, Body};
 
+use crate::check::base64;
 use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, contains, shorten};
 use crate::check::transport::{ProbeConnector, ProbeResolver, Shared};
 use crate::deadline::Deadline;
@@ -225,7 +226,7 @@ fn request(
         .map_err(|e| Error::usage(format!("invalid request: {e}")))?;
     let auth = match (&settings.bearer_token, target.userinfo()) {
         (Some(token), _) => Some(format!("Bearer {}", token.as_str())),
-        (None, Some(userinfo)) => Some(format!("Basic {}", base64(userinfo.as_bytes()))),
+        (None, Some(userinfo)) => Some(format!("Basic {}", base64::encode(userinfo.as_bytes()))),
         (None, None) => None,
     };
     if let Some(auth) = auth {
@@ -449,27 +450,6 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
-fn base64(input: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,15 +506,6 @@ mod tests {
     #[test]
     fn same_host_ignores_case_and_port() {
         assert!(url("http://A:1/").same_host(&url("https://a:2/")));
-    }
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
     }
 
     /// Guards the one match on ureq-proto's Display text (`output too small`) in `from_ureq`.

@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
+mod base64;
 mod file;
 #[cfg(feature = "db")]
 pub mod fuzzing;

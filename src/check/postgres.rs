@@ -320,7 +320,7 @@ mod scram {
     use ring::{digest, hmac, rand::SecureRandom};
 
     use super::protocol;
-    use crate::check::wire::base64;
+    use crate::check::base64;
     use crate::deadline::Deadline;
     use crate::error::{Error, Phase};
 

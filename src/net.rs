@@ -120,9 +120,7 @@ pub(crate) fn connect(
                 let _ = stream.set_nodelay(true);
                 return Ok((stream, *addr));
             }
-            Err(e)
-                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
-            {
+            Err(e) if crate::deadline::is_timeout(&e) => {
                 last = Some(deadline.expired().append(format!(" ({addr})")));
             }
             Err(e) => {

@@ -486,16 +486,11 @@ pub(crate) fn io_error(e: &std::io::Error, name: &str, deadline: &Deadline) -> E
     {
         return describe(tls, name);
     }
-    // Over ureq's transport adapter (https), a deadline arrives as ureq's own timeout error.
-    let ureq_timeout = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-    if ureq_timeout {
+    // A timeout: over ureq's transport adapter (https), ureq's own timeout error.
+    if crate::deadline::is_timeout(e) {
         return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof
         | std::io::ErrorKind::ConnectionReset
         | std::io::ErrorKind::ConnectionAborted

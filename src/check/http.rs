@@ -412,16 +412,10 @@ fn from_io(e: &std::io::Error, deadline: &Deadline) -> Error {
     if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
         return crate::tls::io_error(e, "", deadline);
     }
-    // The TLS adapter hands ureq's timeout back inside an io::Error.
-    let ureq_timeout = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<ureq::Error>())
-        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-    if ureq_timeout {
+    if crate::deadline::is_timeout(e) {
         return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof if phase == Phase::Body => Error::new(
             ErrorKind::Protocol,
             "connection closed before the end of the body",

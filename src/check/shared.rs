@@ -124,10 +124,7 @@ impl Timed for std::os::unix::net::UnixStream {
 pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
     let deadline = ctx.deadline;
     let io_err = |e: io::Error, phase: Phase| {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
+        if crate::deadline::is_timeout(&e) {
             deadline.expired()
         } else {
             Error::new(
@@ -171,12 +168,7 @@ pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<
             Ok(0) => return Err(not_seen(expect, &reply, false, deadline)),
             Ok(n) => reply.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) =>
-            {
+            Err(e) if crate::deadline::is_timeout(&e) => {
                 return Err(not_seen(expect, &reply, true, deadline));
             }
             Err(e) => return Err(io_err(e, Phase::Reply)),

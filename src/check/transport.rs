@@ -287,9 +287,10 @@ fn time_left(timeout: NextTimeout) -> Result<std::time::Duration, ureq::Error> {
 }
 
 fn io_timeout(e: io::Error, timeout: NextTimeout) -> ureq::Error {
-    match e.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ureq::Error::Timeout(timeout.reason),
-        _ => ureq::Error::Io(e),
+    if crate::deadline::is_timeout(&e) {
+        ureq::Error::Timeout(timeout.reason)
+    } else {
+        ureq::Error::Io(e)
     }
 }
 

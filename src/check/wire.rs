@@ -108,10 +108,7 @@ impl<'a, S: Timed> Wire<'a, S> {
     }
 
     fn io_error(&self, e: &io::Error, phase: Phase) -> Error {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
+        if crate::deadline::is_timeout(e) {
             return self.deadline.expired();
         }
         #[cfg(feature = "tls")]

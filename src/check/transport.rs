@@ -199,8 +199,8 @@ impl<In: Transport> Connector<In> for ProbeConnector {
             None => {
                 self.deadline.set_phase(Phase::Connect);
                 if let Some(path) = &self.unix {
-                    let stream = crate::check::unix::connect(path, &self.deadline)
-                        .map_err(|e| self.shared.fail(e))?;
+                    let stream =
+                        net::connect_unix(path, &self.deadline).map_err(|e| self.shared.fail(e))?;
                     self.connected(path);
                     Box::new(StreamTransport {
                         stream,

@@ -694,7 +694,7 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
         .as_deref()
         .map(|p| env.expand(p))
         .transpose()?
-        .map(crate::secret::SecretUrl::new);
+        .map(crate::secret::Secret::new);
     if let Some(method) = a.method {
         s.method = method;
     }

@@ -231,21 +231,16 @@ mod tests {
 
     #[test]
     fn feature_missing_names_feature_and_build() {
-        let build = if cfg!(any(feature = "tls", feature = "grpc", feature = "db")) {
-            "this build"
-        } else {
-            "the slim build (`cli` only)"
-        };
         let e = Error::feature_missing("tls", "tls options need", None);
         assert_eq!(e.kind(), ErrorKind::Unsupported);
         assert_eq!(
             e.to_string(),
-            format!("tls options need the `tls` feature, which {build} leaves out")
+            format!("tls options need the `tls` feature, which {THIS_BUILD} leaves out")
         );
         let e = Error::feature_missing("tls", "mysql: a login needs", Some("ring"));
         assert_eq!(
             e.to_string(),
-            format!("mysql: a login needs the `tls` feature (ring), which {build} leaves out")
+            format!("mysql: a login needs the `tls` feature (ring), which {THIS_BUILD} leaves out")
         );
     }
 

@@ -8,7 +8,7 @@ use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
 use crate::report::{CheckReport, Report};
-use crate::secret::{Secret, SecretUrl};
+use crate::secret::Secret;
 pub use crate::settings::DEFAULT_TIMEOUT;
 use crate::settings::Settings;
 use crate::status::StatusList;
@@ -126,7 +126,7 @@ impl ProbeBuilder {
     ///
     /// Defaults to none.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.s.proxy = Some(SecretUrl::new(url));
+        self.s.proxy = Some(Secret::new(url));
         self
     }
 

@@ -1,8 +1,7 @@
 //! Secrets, kept out of every output: which values are secret, and how each is hidden. A
-//! bearer token or a password is a [`Secret`]; request headers are [`Headers`], whose `Debug`
-//! hides the values of [secret headers](is_secret_header); a URL that may carry
-//! `user:password@` (the proxy) is a [`SecretUrl`]; [`redact_userinfo`] makes any such URL
-//! printable. `Settings`, and so `Probe` and `ProbeBuilder`, derive `Debug` over these types,
+//! bearer token, a password or a URL that may carry `user:password@` (the proxy's) is a
+//! [`Secret`]; request headers are [`Headers`], whose `Debug` hides the values of
+//! [secret headers](is_secret_header); [`redact_userinfo`] makes a URL printable. `Settings`, and so `Probe` and `ProbeBuilder`, derive `Debug` over these types,
 //! so that an app logging `{probe:?}` logs no credential (reqwest's `without_url` idea).
 
 use std::fmt;
@@ -10,7 +9,7 @@ use std::fmt;
 /// What `Debug` shows in place of a secret value.
 const REDACTED: &str = "[redacted]";
 
-/// A token or password: kept as given, never shown by `Debug`.
+/// A token, a password or a URL with userinfo: kept as given, never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Secret(String);
 
@@ -85,26 +84,6 @@ impl fmt::Debug for Headers {
     }
 }
 
-/// A URL that may carry `user:password@` (a proxy's); `Debug` shows it redacted.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct SecretUrl(String);
-
-impl SecretUrl {
-    pub(crate) fn new(url: impl Into<String>) -> SecretUrl {
-        SecretUrl(url.into())
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&redact_userinfo(&self.0), f)
-    }
-}
-
 /// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.
 pub(crate) fn redact_userinfo(s: &str) -> String {
     let Some((scheme, rest)) = crate::target::split_scheme(s) else {
@@ -144,13 +123,6 @@ mod tests {
         assert!(!shown.contains("tok3n"), "{shown}");
         assert!(shown.contains("abc"), "{shown}");
         assert_eq!(h.len(), 2);
-    }
-
-    #[test]
-    fn url_debug_hides_userinfo() {
-        let u = SecretUrl::new("http://user:pr0xy@proxy:3128");
-        assert_eq!(format!("{u:?}"), "\"http://***@proxy:3128\"");
-        assert_eq!(u.as_str(), "http://user:pr0xy@proxy:3128");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
-use crate::secret::{Headers, Secret, SecretUrl};
+use crate::secret::{Headers, Secret};
 use crate::status::StatusList;
 
 /// The default deadline of a run: `5s`.
@@ -32,7 +32,7 @@ pub(crate) struct Settings {
     pub bearer_token: Option<Secret>,
     pub bearer_file: Option<PathBuf>,
     /// `http://HOST:PORT`, checked by `validate`; see [`Settings::proxy`].
-    pub proxy: Option<SecretUrl>,
+    pub proxy: Option<Secret>,
     pub ip_family: IpFamily,
     pub tls: TlsSettings,
     pub send: Option<String>,

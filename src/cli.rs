@@ -312,7 +312,9 @@ fn seal_to(args: &[OsString], slot: fn(usize) -> u8) -> Result<String, String> {
     // kept variable changes shows, and it may change no host, socket or file.
     let ones: Vec<(String, &str)> = kept.iter().map(|k| (k.clone(), "1")).collect();
     let (plan, env) = sealing(rest, &ones)?;
-    plan.probe.read_tls_files().map_err(|e| e.to_string())?;
+    plan.probe
+        .read_tls_files()
+        .map_err(|e| render::error(&e).into_owned())?;
     for (i, name) in kept.iter().enumerate() {
         let mut twos = ones.clone();
         twos[i].1 = "2";
@@ -580,7 +582,7 @@ fn parse(program: &str, args: &[String], env: &Env) -> Result<Plan, Early> {
     if parsed.version {
         return Err(Early::Version);
     }
-    plan(parsed, command, env).map_err(|e| Early::Usage(e.to_string()))
+    plan(parsed, command, env).map_err(|e| Early::Usage(render::error(&e).into_owned()))
 }
 
 /// Where a command line's `${VAR}` values, the `HEALTHPROBE_*` defaults and the TLS roots of

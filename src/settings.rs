@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Setting};
 use crate::net::IpFamily;
 use crate::secret::{Headers, Secret};
 use crate::status::StatusList;
@@ -104,39 +104,21 @@ impl Settings {
         }
         if let Some(p) = &self.body_matches {
             self.body_regex = Some(regex_lite::Regex::new(p).map_err(|e| {
-                Error::usage(format!(
-                    "invalid body_matches regex {p:?}: {}",
-                    first_line(&e.to_string())
-                ))
+                let after = format!(" regex {p:?}: {}", first_line(&e.to_string()));
+                Error::naming(ErrorKind::Usage, "invalid ", Setting::BodyMatches, &after)
             })?);
         }
         if let Some(path) = &self.bearer_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::File,
-                    format!(
-                        "cannot read bearer_file {}: {}",
-                        path.display(),
-                        crate::net::io_reason(&e)
-                    ),
-                )
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unreadable(Setting::BearerFile, path, &e))?;
             self.bearer_token = Some(Secret::new(text.trim()));
         }
         if let Some(token) = &self.bearer_token {
             check_header("Authorization", token.as_str())?;
         }
         if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::File,
-                    format!(
-                        "cannot read password_file {}: {}",
-                        path.display(),
-                        crate::net::io_reason(&e)
-                    ),
-                )
-            })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unreadable(Setting::PasswordFile, path, &e))?;
             self.password = Some(Secret::new(text.trim()));
         }
         self.proxy()?;
@@ -154,7 +136,7 @@ impl Settings {
             return Err(Error::feature_missing("tls", "tls options need", None));
         }
         if tls.cert.is_some() != tls.key.is_some() {
-            return Err(Error::usage("tls_cert and tls_key go together"));
+            return Err(cert_without_key());
         }
         Ok(self)
     }
@@ -176,6 +158,17 @@ impl Settings {
         }
         ureq::Proxy::new(url).map(Some).map_err(|_| bad())
     }
+}
+
+/// `cannot read bearer_file PATH: REASON`.
+fn unreadable(setting: Setting, path: &std::path::Path, e: &std::io::Error) -> Error {
+    let after = format!(" {}: {}", path.display(), crate::net::io_reason(e));
+    Error::naming(ErrorKind::File, "cannot read ", setting, &after)
+}
+
+/// `tls_cert` without `tls_key`, or the other way round.
+pub(crate) fn cert_without_key() -> Error {
+    Error::naming(ErrorKind::Usage, "", Setting::TlsCertAndKey, " go together")
 }
 
 fn first_line(s: &str) -> &str {

@@ -18,7 +18,8 @@
 //!
 //! A new setting is a field of `Settings` (settings.rs, with its default and any check in
 //! `validate`), a setter on `ProbeBuilder` that writes it, and for the binary a flag in cli.rs
-//! (plus the setting → flag name in render.rs's `FLAGS` when errors name it).
+//! (plus, when errors name it, a `Setting` variant in error.rs for `Error::naming` and its
+//! flag in render.rs's `flag`).
 
 use crate::error::Error;
 use crate::report::{Detail, Outcome};

@@ -320,7 +320,9 @@ fn seal_to(args: &[OsString], slot: fn(usize) -> u8) -> Result<String, String> {
     // kept variable changes shows, and it may change no host, socket or file.
     let ones: Vec<(String, &str)> = kept.iter().map(|k| (k.clone(), "1")).collect();
     let (plan, env) = sealing(rest, &ones)?;
-    plan.probe.read_tls_files().map_err(|e| e.to_string())?;
+    plan.probe
+        .read_tls_files()
+        .map_err(|e| render::error(&e).into_owned())?;
     for (i, name) in kept.iter().enumerate() {
         let mut twos = ones.clone();
         twos[i].1 = "2";
@@ -439,7 +441,7 @@ fn shown(args: &[String]) -> String {
         let a = if header_next {
             redact_header(a)
         } else if a.contains("://") {
-            crate::target::redact_userinfo(a)
+            crate::secret::redact_userinfo(a)
         } else {
             a.clone()
         };
@@ -588,7 +590,7 @@ fn parse(program: &str, args: &[String], env: &Env) -> Result<Plan, Early> {
     if parsed.version {
         return Err(Early::Version);
     }
-    plan(parsed, command, env).map_err(|e| Early::Usage(e.to_string()))
+    plan(parsed, command, env).map_err(|e| Early::Usage(render::error(&e).into_owned()))
 }
 
 /// Where a command line's `${VAR}` values, the `HEALTHPROBE_*` defaults and the TLS roots of
@@ -706,7 +708,12 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
     }
     // The other flags go straight into the probe's settings, which `build` validates.
     let s = &mut b.s;
-    s.proxy = a.proxy.as_deref().map(|p| env.expand(p)).transpose()?;
+    s.proxy = a
+        .proxy
+        .as_deref()
+        .map(|p| env.expand(p))
+        .transpose()?
+        .map(crate::secret::Secret::new);
     if let Some(method) = a.method {
         s.method = method;
     }
@@ -768,7 +775,7 @@ fn redact_header(h: &str) -> String {
         .find(|c: char| c == ':' || c.is_whitespace())
         .unwrap_or(h.len());
     let name = &h[..name_end];
-    if crate::check::is_secret_header(name.trim()) {
+    if crate::secret::is_secret_header(name.trim()) {
         format!("{name}: [redacted]")
     } else {
         h.to_string()

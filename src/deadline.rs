@@ -10,8 +10,10 @@
 //! itself (an atomic shared by the clones of one check's deadline), so code that only sees an
 //! error after the fact — ureq's connector and error mapping, the tokio timeout around the gRPC
 //! call — names the same phase as the code that started the call. Each check gets its own
-//! phase from [`Deadline::for_check`]; the instants are those of the run.
+//! phase from [`Deadline::for_check`]; the instants are those of the run. Which I/O errors
+//! mean the time ran out is [`is_timeout`]'s to say.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -100,9 +102,33 @@ impl Deadline {
     }
 }
 
+/// Whether an I/O error means the time given to a blocking call ran out: a socket timeout
+/// (`TimedOut`, or `WouldBlock` on Unix, as std documents for `set_read_timeout`), or ureq's own
+/// timeout handed back inside an `io::Error` (its TLS adapter does, over https). Code that sees
+/// one reports [`Deadline::expired`].
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+    ) || e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_and_ureq_timeouts_are_timeouts() {
+        assert!(is_timeout(&io::ErrorKind::TimedOut.into()));
+        assert!(is_timeout(&io::ErrorKind::WouldBlock.into()));
+        let ureq = ureq::Error::Timeout(ureq::Timeout::Global);
+        assert!(is_timeout(&io::Error::other(ureq)));
+        assert!(!is_timeout(&io::ErrorKind::ConnectionReset.into()));
+        assert!(!is_timeout(&io::Error::other(ureq::Error::HostNotFound)));
+    }
 
     #[test]
     fn left_is_never_zero() {

@@ -1,5 +1,6 @@
 //! The one error type of the crate, and the parse error for values given as text.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why a check failed or could not run.
@@ -11,7 +12,48 @@ use std::fmt;
 pub struct Error {
     kind: ErrorKind,
     phase: Option<Phase>,
+    /// The setting the message names, by its library name at byte `setting_at`: the binary
+    /// prints its flag there instead (two fields, not an `Option` of a pair, to keep `Error` at
+    /// four words).
+    setting: Option<Setting>,
+    setting_at: u32,
     message: String,
+}
+
+/// A setting an error message names, as [`ProbeBuilder`](crate::ProbeBuilder)'s setters do;
+/// the binary names the flag instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) enum Setting {
+    BodyMatches,
+    BodyJson,
+    HeaderMatches,
+    BearerFile,
+    PasswordFile,
+    TlsCaFile,
+    TlsCert,
+    TlsKey,
+    /// Both, in one phrase: `tls_cert and tls_key`.
+    TlsCertAndKey,
+    TlsInsecure,
+}
+
+impl Setting {
+    /// The setting's name in library messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Setting::BodyMatches => "body_matches",
+            Setting::BodyJson => "body_json",
+            Setting::HeaderMatches => "header_matches",
+            Setting::BearerFile => "bearer_file",
+            Setting::PasswordFile => "password_file",
+            Setting::TlsCaFile => "tls_ca_file",
+            Setting::TlsCert => "tls_cert",
+            Setting::TlsKey => "tls_key",
+            Setting::TlsCertAndKey => "tls_cert and tls_key",
+            Setting::TlsInsecure => "tls_insecure",
+        }
+    }
 }
 
 /// What kind of failure an [`Error`] is.
@@ -43,7 +85,20 @@ impl Error {
         Error {
             kind,
             phase: None,
+            setting: None,
+            setting_at: 0,
             message: message.into(),
+        }
+    }
+
+    /// An error whose message names a setting: `{before}{setting}{after}`, e.g.
+    /// `cannot read tls_ca_file /x: not found`, which the binary prints with the flag
+    /// (`--ca-file`) in its place, and only there: a path holding the name stays as it is.
+    pub(crate) fn naming(kind: ErrorKind, before: &str, setting: Setting, after: &str) -> Error {
+        Error {
+            setting: Some(setting),
+            setting_at: u32::try_from(before.len()).unwrap_or(u32::MAX),
+            ..Error::new(kind, format!("{before}{}{after}", setting.name()))
         }
     }
 
@@ -55,14 +110,31 @@ impl Error {
         Error::new(ErrorKind::Unhealthy, message)
     }
 
+    /// What a target or setting that needs a cargo feature this build was compiled without
+    /// says: `{what} the `{feature}` feature ({why}), which this build leaves out`. `what`
+    /// ends in its verb (`tls options need`); `why`, if given, says what the feature brings.
+    #[cfg_attr(
+        all(feature = "tls", feature = "grpc", feature = "db"),
+        allow(dead_code)
+    )]
+    pub(crate) fn feature_missing(feature: &str, what: &str, why: Option<&str>) -> Error {
+        let why = why.map(|why| format!(" ({why})")).unwrap_or_default();
+        Error::new(
+            ErrorKind::Unsupported,
+            format!("{what} the `{feature}` feature{why}, which {THIS_BUILD} leaves out"),
+        )
+    }
+
     /// A timeout that names the phase it happened in, e.g.
     /// `timed out after 2s while connecting`. `budget` is the deadline as written (`2s`);
     /// the deadline formats it.
     pub(crate) fn timeout(budget: &str, phase: Phase) -> Error {
         Error {
-            kind: ErrorKind::Timeout,
             phase: Some(phase),
-            message: format!("timed out after {budget} {phase}"),
+            ..Error::new(
+                ErrorKind::Timeout,
+                format!("timed out after {budget} {phase}"),
+            )
         }
     }
 
@@ -90,7 +162,31 @@ impl Error {
     pub(crate) fn message(&self) -> &str {
         &self.message
     }
+
+    /// The message with the setting it names, if any, called what `name` calls it (the
+    /// binary: its flag).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) fn message_naming(&self, name: impl Fn(Setting) -> &'static str) -> Cow<'_, str> {
+        let Some(setting) = self.setting else {
+            return Cow::Borrowed(&self.message);
+        };
+        let at = usize::try_from(self.setting_at).unwrap_or(usize::MAX);
+        let end = at.saturating_add(setting.name().len());
+        if self.message.get(at..end) != Some(setting.name()) {
+            return Cow::Borrowed(&self.message);
+        }
+        let (before, after) = (&self.message[..at], &self.message[end..]);
+        Cow::Owned(format!("{before}{}{after}", name(setting)))
+    }
 }
+
+/// How a message about a missing feature names the build: the published slim variant is the
+/// one with none of `tls`, `grpc` and `db`.
+const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc", feature = "db")) {
+    "this build"
+} else {
+    "the slim build (`cli` only)"
+};
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,6 +301,42 @@ impl std::error::Error for ParseError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_setting_is_renamed_there_only() {
+        let e = Error::naming(
+            ErrorKind::File,
+            "cannot read ",
+            Setting::TlsCaFile,
+            " /x/tls_ca_file.pem: not found",
+        )
+        .append(" (more)");
+        assert_eq!(
+            e.to_string(),
+            "cannot read tls_ca_file /x/tls_ca_file.pem: not found (more)"
+        );
+        assert_eq!(
+            e.message_naming(|_| "--ca-file"),
+            "cannot read --ca-file /x/tls_ca_file.pem: not found (more)"
+        );
+        let plain = Error::usage("tls_cert is not named by type");
+        assert_eq!(plain.message_naming(|_| "--cert"), plain.to_string());
+    }
+
+    #[test]
+    fn feature_missing_names_feature_and_build() {
+        let e = Error::feature_missing("tls", "tls options need", None);
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            format!("tls options need the `tls` feature, which {THIS_BUILD} leaves out")
+        );
+        let e = Error::feature_missing("tls", "mysql: a login needs", Some("ring"));
+        assert_eq!(
+            e.to_string(),
+            format!("mysql: a login needs the `tls` feature (ring), which {THIS_BUILD} leaves out")
+        );
+    }
 
     #[test]
     fn error_is_send_sync_and_small() {

@@ -81,6 +81,7 @@ mod probe;
 #[cfg(feature = "cli")]
 mod render;
 mod report;
+mod secret;
 mod settings;
 mod status;
 mod target;

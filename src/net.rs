@@ -1,8 +1,10 @@
 //! Name resolution and TCP connection, shared by every network check: every resolved address is
-//! tried in turn within the deadline, a refusal moves on at once.
+//! tried in turn within the deadline, a refusal moves on at once. And Unix socket connection,
+//! for `unix://` and `http+unix://`.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -73,29 +75,41 @@ pub(crate) fn resolve(
 
 fn lookup(host: &str, port: u16, deadline: &Deadline) -> Result<Vec<SocketAddr>, Error> {
     let left = deadline.enter(Phase::Resolve)?;
-    let (tx, rx) = mpsc::sync_channel(1);
     let name = format!("{host}:{port}");
-    // The thread is left behind if the lookup outlives the deadline; the process exits soon
-    // after, and a library caller loses one parked thread rather than its deadline.
-    std::thread::Builder::new()
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let _ = tx.send(name.to_socket_addrs().map(Iterator::collect::<Vec<_>>));
-        })
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Resolve,
-                format!("could not start the resolver: {e}"),
-            )
-        })?;
-    match rx.recv_timeout(left) {
-        Ok(Ok(addrs)) => Ok(addrs),
-        Ok(Err(e)) => Err(Error::new(
+    let found = within(left, move || {
+        name.to_socket_addrs().map(Iterator::collect::<Vec<_>>)
+    })
+    .map_err(|e| {
+        Error::new(
+            ErrorKind::Resolve,
+            format!("could not start the resolver: {e}"),
+        )
+    })?;
+    match found {
+        Some(Ok(addrs)) => Ok(addrs),
+        Some(Err(e)) => Err(Error::new(
             ErrorKind::Resolve,
             format!("could not resolve {host}: {}", io_reason(&e)),
         )),
-        Err(_) => Err(deadline.expired()),
+        None => Err(deadline.expired()),
     }
+}
+
+/// Runs a blocking call that has no timeout of its own on a helper thread, and waits for it at
+/// most `left`: `Ok(None)` when it did not finish in time, `Err` when no thread could start.
+/// The thread is left behind if the call outlives the wait; the process exits soon after, and
+/// a library caller loses one parked thread rather than its deadline.
+fn within<T: Send + 'static>(
+    left: Duration,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<Option<T>> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let _ = tx.send(call());
+        })?;
+    Ok(rx.recv_timeout(left).ok())
 }
 
 /// Connects to the first address that accepts. Each address but the last gets half the time
@@ -120,9 +134,7 @@ pub(crate) fn connect(
                 let _ = stream.set_nodelay(true);
                 return Ok((stream, *addr));
             }
-            Err(e)
-                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
-            {
+            Err(e) if crate::deadline::is_timeout(&e) => {
                 last = Some(deadline.expired().append(format!(" ({addr})")));
             }
             Err(e) => {
@@ -134,6 +146,27 @@ pub(crate) fn connect(
         }
     }
     Err(last.unwrap_or_else(|| Error::new(ErrorKind::Connect, "no address to connect to")))
+}
+
+/// Connects to a Unix socket within the deadline. A blocking connect to a listener whose
+/// backlog is full waits for room, and std has no connect timeout for Unix sockets, so the
+/// connect runs on a helper thread that the check stops waiting for at the deadline.
+pub(crate) fn connect_unix(path: &str, deadline: &Deadline) -> Result<UnixStream, Error> {
+    let left = deadline.enter(Phase::Connect)?;
+    let owned = path.to_string();
+    let connected = within(left, move || UnixStream::connect(owned))
+        .map_err(|e| Error::new(ErrorKind::Connect, format!("cannot connect: {e}")))?;
+    match connected {
+        Some(Ok(stream)) => Ok(stream),
+        Some(Err(e)) => {
+            let why = match e.kind() {
+                io::ErrorKind::NotFound => "no such socket".to_string(),
+                _ => io_reason(&e),
+            };
+            Err(Error::new(ErrorKind::Connect, format!("{why} ({path})")))
+        }
+        None => Err(deadline.expired().append(format!(" ({path})"))),
+    }
 }
 
 /// Resolves `host` and connects to the first of its addresses that accepts, within the

@@ -8,6 +8,7 @@ use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
 use crate::report::{CheckReport, Report};
+use crate::secret::Secret;
 pub use crate::settings::DEFAULT_TIMEOUT;
 use crate::settings::Settings;
 use crate::status::StatusList;
@@ -147,7 +148,7 @@ impl ProbeBuilder {
     ///
     /// Defaults to none.
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.s.bearer_token = Some(token.into());
+        self.s.bearer_token = Some(Secret::new(token));
         self
     }
 
@@ -165,7 +166,7 @@ impl ProbeBuilder {
     ///
     /// Defaults to none.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.s.proxy = Some(url.into());
+        self.s.proxy = Some(Secret::new(url));
         self
     }
 
@@ -267,7 +268,7 @@ impl ProbeBuilder {
     ///
     /// Defaults to none: the URL's password, if any.
     pub fn password(mut self, password: impl Into<String>) -> Self {
-        self.s.password = Some(crate::settings::Secret(password.into()));
+        self.s.password = Some(Secret::new(password));
         self
     }
 
@@ -522,6 +523,68 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    /// An app that logs `{probe:?}`, `{builder:?}` or `{report:?}` logs no credential.
+    #[test]
+    fn debug_shows_no_secret() {
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let dir = std::env::temp_dir().join(format!("hp-debug-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let token_file = dir.join("token");
+        let password_file = dir.join("password");
+        std::fs::write(&token_file, "file-token-S3\n").unwrap();
+        std::fs::write(&password_file, "file-password-S5\n").unwrap();
+        let secrets = [
+            "bearer-token-S1",
+            "header-value-S2",
+            "file-token-S3",
+            "proxy-password-S4",
+            "file-password-S5",
+            "given-password-S6",
+            "url-password-S7",
+        ];
+        let builder = Probe::builder()
+            .timeout(Duration::from_secs(2))
+            .bearer_token("bearer-token-S1")
+            .header("Authorization", "Basic header-value-S2")
+            .header("cookie", "session=header-value-S2")
+            .proxy(format!("http://user:proxy-password-S4@127.0.0.1:{dead}"))
+            .password("given-password-S6");
+        let from_files = Probe::builder()
+            .bearer_file(&token_file)
+            .password_file(&password_file)
+            .build();
+        let _ = std::fs::remove_dir_all(&dir);
+        let from_files = from_files.unwrap();
+        let probe = builder.clone().build().unwrap();
+        let targets = [
+            format!("http://user:url-password-S7@127.0.0.1:{dead}/"),
+            format!("postgres://user:url-password-S7@127.0.0.1:{dead}/db"),
+        ];
+        let report = probe.run_strs(&targets).unwrap();
+        assert!(!report.is_healthy());
+        for shown in [
+            format!("{builder:?}"),
+            format!("{probe:?}"),
+            format!("{from_files:?}"),
+            format!("{report:?}"),
+            format!("{builder:#?}"),
+            format!("{report:#?}"),
+        ] {
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+        }
+        // The settings still hold the secrets the checks send.
+        assert_eq!(
+            from_files.s.bearer_token.as_ref().map(Secret::as_str),
+            Some("file-token-S3")
+        );
+        assert!(format!("{probe:?}").contains("[redacted]"));
     }
 
     #[test]

@@ -7,37 +7,36 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::error::{Error, Setting};
 use crate::report::{CheckReport, Report};
 
-/// Setting names in library messages, and the flags the command line has for them. Longer
-/// names first: `tls_cert_min_days` before `tls_cert`.
-const FLAGS: &[(&str, &str)] = &[
-    ("tls_cert_min_days", "--cert-min-days"),
-    ("tls_server_name", "--server-name"),
-    ("tls_ca_file", "--ca-file"),
-    ("tls_insecure", "-k"),
-    ("tls_cert", "--cert"),
-    ("tls_key", "--key"),
-    ("bearer_file", "--bearer-file"),
-    ("password_file", "--password-file"),
-    ("body_matches", "--body-matches"),
-    ("header_matches", "--header-matches"),
-    ("body_json", "--json"),
-];
+/// The flag the command line has for a setting that library messages name.
+fn flag(setting: Setting) -> &'static str {
+    match setting {
+        Setting::BodyMatches => "--body-matches",
+        Setting::BodyJson => "--json",
+        Setting::HeaderMatches => "--header-matches",
+        Setting::BearerFile => "--bearer-file",
+        Setting::PasswordFile => "--password-file",
+        Setting::TlsCaFile => "--ca-file",
+        Setting::TlsCert => "--cert",
+        Setting::TlsKey => "--key",
+        Setting::TlsCertAndKey => "--cert and --key",
+        Setting::TlsInsecure => "-k",
+    }
+}
 
-/// A library message with its setting names replaced by flag names.
-pub(crate) fn flag_names(message: &str) -> Cow<'_, str> {
-    if !["tls_", "_file", "_matches", "body_json"]
-        .iter()
-        .any(|s| message.contains(s))
-    {
-        return Cow::Borrowed(message);
+/// A library error's message as the binary prints it: the setting it names, as its flag.
+pub(crate) fn error(e: &Error) -> Cow<'_, str> {
+    e.message_naming(flag)
+}
+
+/// Why a target is what it is, as the binary prints it.
+fn reason(c: &CheckReport) -> Cow<'_, str> {
+    match c.error() {
+        Some(e) => error(e),
+        None => Cow::Borrowed(c.reason()),
     }
-    let mut out = message.to_string();
-    for (setting, flag) in FLAGS {
-        out = out.replace(setting, flag);
-    }
-    Cow::Owned(out)
 }
 
 /// The report as printed: one line per target (text), or one JSON object on one line.
@@ -67,7 +66,7 @@ fn line(out: &mut String, word: &str, c: &CheckReport) {
         out,
         "{word:<9} {}  {}  {}ms",
         c.target(),
-        flag_names(c.reason()),
+        reason(c),
         c.elapsed().as_millis()
     );
 }
@@ -91,7 +90,7 @@ fn report_json(report: &Report, verbose: bool) -> String {
         let _ = write!(
             out,
             ",\"reason\":{},\"elapsed_ms\":{}",
-            json_string(&flag_names(c.reason())),
+            json_string(&reason(c)),
             c.elapsed().as_millis()
         );
         if verbose {
@@ -115,9 +114,9 @@ pub(crate) fn waiting(c: &CheckReport) -> String {
     out
 }
 
-/// A usage error: `healthprobe: MESSAGE`.
+/// A usage error: `healthprobe: MESSAGE` (a library error's message made by [`error`]).
 pub(crate) fn usage_error(message: &str) -> String {
-    format!("healthprobe: {}\n", flag_names(message))
+    format!("healthprobe: {message}\n")
 }
 
 /// `healthprobe install DIR --help`.
@@ -247,11 +246,26 @@ mod tests {
 
     #[test]
     fn settings_become_flags() {
+        let e = crate::settings::cert_without_key();
+        assert_eq!(error(&e), "--cert and --key go together");
+        let path = std::path::Path::new("/run/db_password_file");
+        let e = crate::Probe::builder()
+            .password_file(path)
+            .build()
+            .unwrap_err();
         assert_eq!(
-            flag_names("tls_cert and tls_key go together"),
-            "--cert and --key go together"
+            error(&e),
+            "cannot read --password-file /run/db_password_file: not found"
         );
-        assert_eq!(flag_names("tls_cert_min_days: no"), "--cert-min-days: no");
-        assert_eq!(flag_names("connection refused"), "connection refused");
+        let e = crate::Probe::builder()
+            .body_matches("(")
+            .build()
+            .unwrap_err();
+        assert!(
+            error(&e).starts_with("invalid --body-matches regex \"(\""),
+            "{e}"
+        );
+        let e = Error::usage("connection refused");
+        assert_eq!(error(&e), "connection refused");
     }
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::check::json::Condition;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Setting};
 use crate::net::IpFamily;
+use crate::secret::{Headers, Secret};
 use crate::status::StatusList;
 
 /// The default deadline of a run: `5s`.
@@ -16,13 +17,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every setting of a probe. Setters store what they are given; [`Settings::validate`] checks
 /// it all before any I/O and normalises in place: the method uppercased, `bearer_file` read
 /// into `bearer_token`, `send`/`expect` escapes undone, `body_matches` and `header_matches`
-/// compiled, `body_json` parsed.
+/// compiled, `body_json` parsed. Its `Debug` shows no credential: each is held in a type of the
+/// secret module.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub timeout: Duration,
     pub any: bool,
     pub method: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     pub statuses: StatusList,
     pub body_contains: Option<String>,
     pub body_matches: Option<String>,
@@ -37,10 +39,10 @@ pub(crate) struct Settings {
     /// `header_matches`, compiled by `validate`.
     pub header_regexes: Vec<(String, regex_lite::Regex)>,
     pub follow_redirects: bool,
-    pub bearer_token: Option<String>,
+    pub bearer_token: Option<Secret>,
     pub bearer_file: Option<PathBuf>,
     /// `http://HOST:PORT`, checked by `validate`; see [`Settings::proxy`].
-    pub proxy: Option<String>,
+    pub proxy: Option<Secret>,
     pub ip_family: IpFamily,
     pub tls: TlsSettings,
     pub send: Option<String>,
@@ -50,23 +52,6 @@ pub(crate) struct Settings {
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
-}
-
-/// A password: kept as given, never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub String);
-
-impl Secret {
-    #[cfg_attr(not(feature = "db"), allow(dead_code))]
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
 }
 
 /// The `tls_*` settings. Turned into a rustls config by the tls module, once per probe, when a
@@ -89,7 +74,7 @@ impl Default for Settings {
             timeout: DEFAULT_TIMEOUT,
             any: false,
             method: "GET".into(),
-            headers: Vec::new(),
+            headers: Headers::default(),
             statuses: StatusList::default(),
             body_contains: None,
             body_matches: None,
@@ -133,63 +118,48 @@ impl Settings {
         }
         if let Some(p) = &self.body_matches {
             self.body_regex = Some(regex_lite::Regex::new(p).map_err(|e| {
-                Error::usage(format!(
-                    "invalid body_matches regex {p:?}: {}",
-                    first_line(&e.to_string())
-                ))
+                let after = format!(" regex {p:?}: {}", first_line(&e.to_string()));
+                Error::naming(ErrorKind::Usage, "invalid ", Setting::BodyMatches, &after)
             })?);
         }
         let mut conditions = Vec::with_capacity(self.body_json.len());
         for c in &self.body_json {
             conditions.push(Condition::parse(c).map_err(|why| {
-                Error::usage(format!("invalid body_json condition {c:?}: {why}"))
+                let after = format!(" condition {c:?}: {why}");
+                Error::naming(ErrorKind::Usage, "invalid ", Setting::BodyJson, &after)
             })?);
         }
         self.json_conditions = conditions;
         let mut regexes = Vec::with_capacity(self.header_matches.len());
         for (name, p) in &self.header_matches {
             if !is_token(name) {
-                return Err(Error::usage(format!(
-                    "invalid header_matches header name {name:?}"
-                )));
+                let after = format!(" header name {name:?}");
+                return Err(Error::naming(
+                    ErrorKind::Usage,
+                    "invalid ",
+                    Setting::HeaderMatches,
+                    &after,
+                ));
             }
             let re = regex_lite::Regex::new(p).map_err(|e| {
-                Error::usage(format!(
-                    "invalid header_matches regex {p:?} for {name}: {}",
-                    first_line(&e.to_string())
-                ))
+                let after = format!(" regex {p:?} for {name}: {}", first_line(&e.to_string()));
+                Error::naming(ErrorKind::Usage, "invalid ", Setting::HeaderMatches, &after)
             })?;
             regexes.push((name.clone(), re));
         }
         self.header_regexes = regexes;
         if let Some(path) = &self.bearer_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::File,
-                    format!(
-                        "cannot read bearer_file {}: {}",
-                        path.display(),
-                        crate::net::io_reason(&e)
-                    ),
-                )
-            })?;
-            self.bearer_token = Some(text.trim().to_string());
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unreadable(Setting::BearerFile, path, &e))?;
+            self.bearer_token = Some(Secret::new(text.trim()));
         }
         if let Some(token) = &self.bearer_token {
-            check_header("Authorization", token)?;
+            check_header("Authorization", token.as_str())?;
         }
         if let Some(path) = &self.password_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::new(
-                    ErrorKind::File,
-                    format!(
-                        "cannot read password_file {}: {}",
-                        path.display(),
-                        crate::net::io_reason(&e)
-                    ),
-                )
-            })?;
-            self.password = Some(Secret(text.trim().to_string()));
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| unreadable(Setting::PasswordFile, path, &e))?;
+            self.password = Some(Secret::new(text.trim()));
         }
         self.proxy()?;
         self.send = self.send.as_deref().map(unescape).transpose()?;
@@ -203,16 +173,10 @@ impl Settings {
             || tls.server_name.is_some()
             || tls.cert_min_days.is_some()
         {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "tls options need the `tls` feature, which {} leaves out",
-                    crate::check::THIS_BUILD
-                ),
-            ));
+            return Err(Error::feature_missing("tls", "tls options need", None));
         }
         if tls.cert.is_some() != tls.key.is_some() {
-            return Err(Error::usage("tls_cert and tls_key go together"));
+            return Err(cert_without_key());
         }
         Ok(self)
     }
@@ -222,10 +186,11 @@ impl Settings {
         let Some(url) = &self.proxy else {
             return Ok(None);
         };
+        let url = url.as_str();
         let bad = || {
             Error::usage(format!(
                 "invalid proxy {:?}: expected http://HOST:PORT",
-                crate::target::redact_userinfo(url)
+                crate::secret::redact_userinfo(url)
             ))
         };
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -233,6 +198,17 @@ impl Settings {
         }
         ureq::Proxy::new(url).map(Some).map_err(|_| bad())
     }
+}
+
+/// `cannot read bearer_file PATH: REASON`.
+fn unreadable(setting: Setting, path: &std::path::Path, e: &std::io::Error) -> Error {
+    let after = format!(" {}: {}", path.display(), crate::net::io_reason(e));
+    Error::naming(ErrorKind::File, "cannot read ", setting, &after)
+}
+
+/// `tls_cert` without `tls_key`, or the other way round.
+pub(crate) fn cert_without_key() -> Error {
+    Error::naming(ErrorKind::Usage, "", Setting::TlsCertAndKey, " go together")
 }
 
 fn first_line(s: &str) -> &str {
@@ -294,7 +270,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("hp-pw-{}", std::process::id()));
         std::fs::write(&path, "s3cret\n").unwrap();
         let s = Settings {
-            password: Some(Secret("given-loses".into())),
+            password: Some(Secret::new("given-loses")),
             password_file: Some(path.clone()),
             ..Settings::default()
         }

@@ -209,7 +209,7 @@ impl FromStr for Target {
     type Err = ParseError;
 
     fn from_str(input: &str) -> Result<Target, ParseError> {
-        let redacted = redact_userinfo(input);
+        let redacted = crate::secret::redact_userinfo(input);
         let err = |expected: &str| ParseError::new("target", &redacted, expected);
         let (scheme, rest) = split_scheme(input).ok_or_else(|| err(EXPECTED_SCHEME))?;
         let kind = TargetKind::from_scheme(&scheme.to_ascii_lowercase())
@@ -372,14 +372,14 @@ fn split_path(rest: &str) -> (&str, &str) {
 
 /// `s.split_once("://")`, without setting up a substring searcher: every target and every
 /// redirect is split here, and a plain HTTP check is some 100 K instructions all told.
-fn split_scheme(s: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_scheme(s: &str) -> Option<(&str, &str)> {
     let i = s.as_bytes().windows(3).position(|w| w == b"://")?;
     Some((&s[..i], &s[i + 3..]))
 }
 
 /// Where the authority after `scheme://` ends: the first `/`, `?` or `#` (ASCII, so a byte
 /// search finds the same place as a char search).
-fn authority_end(rest: &str) -> Option<usize> {
+pub(crate) fn authority_end(rest: &str) -> Option<usize> {
     rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#'))
 }
 
@@ -443,18 +443,6 @@ pub(crate) fn percent_decode(s: &str, strict: bool) -> Option<String> {
         String::from_utf8(out).ok()
     } else {
         Some(String::from_utf8_lossy(&out).into_owned())
-    }
-}
-
-/// Replaces `user:password@` in a URL-like string with `***@`, so that it can be printed.
-pub(crate) fn redact_userinfo(s: &str) -> String {
-    let Some((scheme, rest)) = split_scheme(s) else {
-        return s.to_string();
-    };
-    let end = authority_end(rest).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
-        None => s.to_string(),
     }
 }
 

@@ -15,7 +15,7 @@ use rustls::{
 };
 
 use crate::deadline::Deadline;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Setting};
 use crate::report::Detail;
 use crate::settings::{Settings, TlsSettings};
 
@@ -94,17 +94,20 @@ fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Er
     };
     let mut config = match (&settings.cert, &settings.key) {
         (Some(cert), Some(key)) => {
-            let chain = read_certs(cert, "tls_cert")?;
-            let key =
-                PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, "tls_key", e))?;
+            let chain = read_certs(cert, Source::Setting(Setting::TlsCert))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| pem_error(key, Source::Setting(Setting::TlsKey), e))?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
-                Error::usage(format!(
-                    "tls_cert and tls_key do not make a client certificate: {e}"
-                ))
+                Error::naming(
+                    ErrorKind::Usage,
+                    "",
+                    Setting::TlsCertAndKey,
+                    &format!(" do not make a client certificate: {e}"),
+                )
             })?
         }
         (None, None) => builder.with_no_client_auth(),
-        _ => return Err(Error::usage("tls_cert and tls_key go together")),
+        _ => return Err(crate::settings::cert_without_key()),
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
@@ -115,19 +118,23 @@ fn build(settings: &TlsSettings, alpn: &[&[u8]]) -> Result<Arc<ClientConfig>, Er
 fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
     let mut store = RootCertStore::empty();
     if let Some(path) = &settings.ca_file {
-        add_pem_file(&mut store, path, "tls_ca_file")?;
+        add_pem_file(&mut store, path, Source::Setting(Setting::TlsCaFile))?;
         return Ok(store);
     }
     let env = |name| std::env::var_os(name).filter(|p| !p.is_empty() && !settings.ignore_env_roots);
     if let Some(path) = env("SSL_CERT_FILE") {
-        add_pem_file(&mut store, &PathBuf::from(path), "SSL_CERT_FILE")?;
+        add_pem_file(
+            &mut store,
+            &PathBuf::from(path),
+            Source::Env("SSL_CERT_FILE"),
+        )?;
         return Ok(store);
     }
     if let Some(dir) = env("SSL_CERT_DIR") {
         // SSL_CERT_DIR may list several directories, as OpenSSL reads it.
         for dir in std::env::split_paths(&dir) {
-            let entries =
-                std::fs::read_dir(&dir).map_err(|e| file_error(&dir, "SSL_CERT_DIR", &e))?;
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| file_error(&dir, Source::Env("SSL_CERT_DIR"), &e))?;
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.is_file()
@@ -149,51 +156,58 @@ fn roots(settings: &TlsSettings) -> Result<RootCertStore, Error> {
     Ok(store)
 }
 
-fn add_pem_file(store: &mut RootCertStore, path: &Path, what: &str) -> Result<(), Error> {
+/// What names a PEM file: a setting (`tls_ca_file`), or an environment variable
+/// (`SSL_CERT_FILE`), which the binary names the same.
+#[derive(Clone, Copy)]
+enum Source {
+    Setting(Setting),
+    Env(&'static str),
+}
+
+impl Source {
+    /// The error `{before}{source}{after}` about the file.
+    fn error(self, before: &str, after: &str) -> Error {
+        match self {
+            Source::Setting(s) => Error::naming(ErrorKind::File, before, s, after),
+            Source::Env(name) => Error::new(ErrorKind::File, format!("{before}{name}{after}")),
+        }
+    }
+}
+
+fn add_pem_file(store: &mut RootCertStore, path: &Path, what: Source) -> Result<(), Error> {
     let certs = read_certs(path, what)?;
     let (added, _) = store.add_parsable_certificates(certs);
     if added == 0 {
-        return Err(Error::new(
-            ErrorKind::File,
-            format!("{what} {} holds no usable CA certificate", path.display()),
-        ));
+        let after = format!(" {} holds no usable CA certificate", path.display());
+        return Err(what.error("", &after));
     }
     Ok(())
 }
 
-fn read_certs(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Error> {
+fn read_certs(path: &Path, what: Source) -> Result<Vec<CertificateDer<'static>>, Error> {
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| pem_error(path, what, e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(path, what, e))?;
     if certs.is_empty() {
-        return Err(Error::new(
-            ErrorKind::File,
-            format!("{what} {} holds no PEM certificate", path.display()),
-        ));
+        return Err(what.error("", &format!(" {} holds no PEM certificate", path.display())));
     }
     Ok(certs)
 }
 
-fn pem_error(path: &Path, what: &str, e: rustls::pki_types::pem::Error) -> Error {
+fn pem_error(path: &Path, what: Source, e: rustls::pki_types::pem::Error) -> Error {
     match e {
         rustls::pki_types::pem::Error::Io(io) => file_error(path, what, &io),
-        other => Error::new(
-            ErrorKind::File,
-            format!("{what} {}: not valid PEM ({other:?})", path.display()),
+        other => what.error(
+            "",
+            &format!(" {}: not valid PEM ({other:?})", path.display()),
         ),
     }
 }
 
-fn file_error(path: &std::path::Path, what: &str, e: &std::io::Error) -> Error {
-    Error::new(
-        ErrorKind::File,
-        format!(
-            "cannot read {what} {}: {}",
-            path.display(),
-            crate::net::io_reason(e)
-        ),
-    )
+fn file_error(path: &std::path::Path, what: Source, e: &std::io::Error) -> Error {
+    let reason = crate::net::io_reason(e);
+    what.error("cannot read ", &format!(" {}: {reason}", path.display()))
 }
 
 /// `name` (see [`name_for`]) as rustls wants it: without brackets or port. IP addresses verify
@@ -217,9 +231,10 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
     let message = match e {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::UnknownIssuer => {
-                format!(
-                    "certificate for {name} is signed by an unknown issuer (trust its CA with tls_ca_file)"
-                )
+                let before = format!(
+                    "certificate for {name} is signed by an unknown issuer (trust its CA with "
+                );
+                return Error::naming(ErrorKind::Tls, &before, Setting::TlsCaFile, ")");
             }
             CertificateError::ExpiredContext { not_after, .. } => {
                 format!(
@@ -257,10 +272,11 @@ pub(crate) fn describe(e: &rustls::Error, name: &str) -> Error {
             // one variant): its Debug name is the one handle. Guarded by the test
             // `self_signed_ca_certificate_as_server_certificate_is_explained` (tests/tls.rs).
             CertificateError::Other(e) if format!("{e:?}").contains("CaUsedAsEndEntity") => {
-                format!(
+                let before = format!(
                     "certificate for {name} is a CA certificate (CA:TRUE) used as the server's own; \
-                 serve a leaf certificate issued by that CA, or skip verification with tls_insecure"
-                )
+                 serve a leaf certificate issued by that CA, or skip verification with "
+                );
+                return Error::naming(ErrorKind::Tls, &before, Setting::TlsInsecure, "");
             }
             CertificateError::Other(e) => format!("certificate for {name} was rejected: {e}"),
             other => format!("certificate for {name} was rejected: {other:?}"),
@@ -486,16 +502,11 @@ pub(crate) fn io_error(e: &std::io::Error, name: &str, deadline: &Deadline) -> E
     {
         return describe(tls, name);
     }
-    // Over ureq's transport adapter (https), a deadline arrives as ureq's own timeout error.
-    let ureq_timeout = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-    if ureq_timeout {
+    // A timeout: over ureq's transport adapter (https), ureq's own timeout error.
+    if crate::deadline::is_timeout(e) {
         return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof
         | std::io::ErrorKind::ConnectionReset
         | std::io::ErrorKind::ConnectionAborted

@@ -272,3 +272,55 @@ fn library_probe_is_shared_across_threads() -> Result<(), Error> {
     assert_eq!(srv.request_count(), 4);
     Ok(())
 }
+
+/// An app that logs `{probe:?}` or `{report:?}` logs no credential, while the checks still send
+/// them: the bearer token (given or read from a file), an Authorization header, the password of
+/// a proxy, a URL or a password file.
+#[test]
+fn library_debug_shows_no_secret() -> Result<(), Error> {
+    let srv = Server::http(|_| Response::ok("ok").header("Set-Cookie", "session=cookie-S8"));
+    let dir = support::TempDir::new();
+    let token_file = dir.write("token", "file-token-S3\n");
+    let password_file = dir.write("password", "file-password-S5\n");
+    let secrets = [
+        "bearer-token-S1",
+        "header-value-S2",
+        "file-token-S3",
+        "proxy-password-S4",
+        "file-password-S5",
+        "url-password-S7",
+        "cookie-S8",
+    ];
+    let with_token = Probe::builder()
+        .bearer_token("bearer-token-S1")
+        .header("Cookie", "header-value-S2");
+    let with_files = Probe::builder()
+        .header("Authorization", "Basic header-value-S2")
+        .proxy(format!(
+            "http://user:proxy-password-S4@127.0.0.1:{}",
+            dead_port()
+        ))
+        .bearer_file(&token_file)
+        .password_file(&password_file);
+    let probe = with_token.clone().build()?;
+    let report = probe.run_strs(&[srv
+        .url("/health")
+        .replace("://", "://user:url-password-S7@")])?;
+    assert!(report.is_healthy(), "{report:?}");
+    let sent = &srv.requests()[0];
+    assert_eq!(sent.header("Authorization"), Some("Bearer bearer-token-S1"));
+    assert_eq!(sent.header("Cookie"), Some("header-value-S2"));
+    let shown = [
+        format!("{with_token:?}"),
+        format!("{probe:?}"),
+        format!("{with_files:?}"),
+        format!("{:?}", with_files.clone().build()?),
+        format!("{report:?}"),
+    ];
+    for shown in shown {
+        for secret in secrets {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
+    Ok(())
+}

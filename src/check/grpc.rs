@@ -195,7 +195,7 @@ fn request(
         request = request.header(name.to_ascii_lowercase(), value.as_str());
     }
     if let Some(token) = &ctx.settings.bearer_token {
-        request = request.header("authorization", format!("Bearer {token}"));
+        request = request.header("authorization", format!("Bearer {}", token.as_str()));
     }
     request
         .body(())
@@ -399,18 +399,18 @@ fn h2_error(e: &h2::Error, deadline: &Deadline) -> Error {
         if io.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
             return crate::tls::io_error(io, "", deadline);
         }
-        return match io.kind() {
-            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
-            // An HTTP/1.1 server answers the HTTP/2 preface with an error page and closes;
-            // which of the two the probe meets first is a race.
-            _ => Error::new(
-                ErrorKind::Protocol,
-                format!(
-                    "{} during the grpc call (is it an http/2 server?)",
-                    net::io_reason(io)
-                ),
+        if crate::deadline::is_timeout(io) {
+            return deadline.expired();
+        }
+        // An HTTP/1.1 server answers the HTTP/2 preface with an error page and closes;
+        // which of the two the probe meets first is a race.
+        return Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "{} during the grpc call (is it an http/2 server?)",
+                net::io_reason(io)
             ),
-        };
+        );
     }
     // What an HTTP/1.1 server answers to the HTTP/2 preface ("HTTP/1.1 400 …") reads as a
     // frame of absurd size or type.

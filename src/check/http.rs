@@ -10,13 +10,14 @@ use ureq::http::{self, Response};
 use ureq::unversioned::transport::{ConnectProxyConnector, Connector};
 use ureq::{Agent, Body};
 
-use crate::check::json;
 use crate::check::shared::{Ctx, READ_LIMIT, USER_AGENT, contains, shorten};
 use crate::check::transport::{ProbeConnector, ProbeResolver, Shared};
+use crate::check::{base64, json};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
 use crate::report::{Detail, Outcome};
+use crate::secret::is_secret_header;
 use crate::settings::Settings;
 use crate::target::{Target, TargetKind};
 
@@ -164,12 +165,10 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
                 }
                 #[cfg(not(feature = "tls"))]
                 if next.tls {
-                    return Err(Error::new(
-                        ErrorKind::Unsupported,
-                        format!(
-                            "redirect to https needs the `tls` feature, which {} leaves out",
-                            crate::check::THIS_BUILD
-                        ),
+                    return Err(Error::feature_missing(
+                        "tls",
+                        "redirect to https needs",
+                        None,
                     ));
                 }
                 out.push(Detail::Redirect {
@@ -233,8 +232,8 @@ fn request(
         .body(())
         .map_err(|e| Error::usage(format!("invalid request: {e}")))?;
     let auth = match (&settings.bearer_token, target.userinfo()) {
-        (Some(token), _) => Some(format!("Bearer {token}")),
-        (None, Some(userinfo)) => Some(format!("Basic {}", base64(userinfo.as_bytes()))),
+        (Some(token), _) => Some(format!("Bearer {}", token.as_str())),
+        (None, Some(userinfo)) => Some(format!("Basic {}", base64::encode(userinfo.as_bytes()))),
         (None, None) => None,
     };
     if let Some(auth) = auth {
@@ -315,18 +314,6 @@ fn note_response(response: &Response<Body>, deadline: &Deadline, details: &mut V
             value: shown,
         });
     }
-}
-
-/// Headers whose values are never printed, in any output mode.
-pub(crate) fn is_secret_header(name: &str) -> bool {
-    [
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-    ]
-    .iter()
-    .any(|s| name.eq_ignore_ascii_case(s))
 }
 
 /// Reads at most 64 KiB of the body; a body that stops early or drips past the deadline fails.
@@ -470,16 +457,10 @@ fn from_io(e: &std::io::Error, deadline: &Deadline) -> Error {
     if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
         return crate::tls::io_error(e, "", deadline);
     }
-    // The TLS adapter hands ureq's timeout back inside an io::Error.
-    let ureq_timeout = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<ureq::Error>())
-        .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
-    if ureq_timeout {
+    if crate::deadline::is_timeout(e) {
         return deadline.expired();
     }
     match e.kind() {
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => deadline.expired(),
         std::io::ErrorKind::UnexpectedEof if phase == Phase::Body => Error::new(
             ErrorKind::Protocol,
             "connection closed before the end of the body",
@@ -506,27 +487,6 @@ fn lowercase_first(s: &str) -> String {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => String::new(),
     }
-}
-
-fn base64(input: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -587,15 +547,6 @@ mod tests {
         assert!(url("http://A:1/").same_host(&url("https://a:2/")));
     }
 
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-    }
-
     /// Guards the one match on ureq-proto's Display text (`output too small`) in `from_ureq`.
     #[test]
     fn oversized_request_is_named() {
@@ -608,11 +559,5 @@ mod tests {
         let report = probe.run_strs(&[url]).unwrap();
         let reason = report.checks()[0].reason();
         assert!(reason.starts_with("request too large"), "{reason}");
-    }
-
-    #[test]
-    fn secret_headers() {
-        assert!(is_secret_header("Set-Cookie"));
-        assert!(!is_secret_header("content-type"));
     }
 }

@@ -18,12 +18,14 @@
 //!
 //! A new setting is a field of `Settings` (settings.rs, with its default and any check in
 //! `validate`), a setter on `ProbeBuilder` that writes it, and for the binary a flag in cli.rs
-//! (plus the setting → flag name in render.rs's `FLAGS` when errors name it).
+//! (plus, when errors name it, a `Setting` variant in error.rs for `Error::naming` and its
+//! flag in render.rs's `flag`).
 
 use crate::error::Error;
 use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
+mod base64;
 mod file;
 #[cfg(feature = "db")]
 pub mod fuzzing;
@@ -48,11 +50,7 @@ mod unix;
 #[cfg(feature = "db")]
 mod wire;
 
-#[cfg(feature = "cli")]
-pub(crate) use http::is_secret_header;
 pub(crate) use shared::Ctx;
-#[cfg(not(feature = "tls"))]
-pub(crate) use shared::THIS_BUILD;
 
 /// Checks one target.
 pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {

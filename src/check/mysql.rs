@@ -348,9 +348,10 @@ fn scramble(_plugin: &str, password: &str, _nonce: &[u8]) -> Result<Vec<u8>, Err
     if password.is_empty() {
         return Ok(Vec::new());
     }
-    Err(Error::new(
-        ErrorKind::Unsupported,
-        "mysql: a login with a password needs the `tls` feature (ring, for its hashes), which this build leaves out",
+    Err(Error::feature_missing(
+        "tls",
+        "mysql: a login with a password needs",
+        Some("ring, for its hashes"),
     ))
 }
 

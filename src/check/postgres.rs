@@ -242,10 +242,10 @@ pub(crate) fn exchange(
                         .verify_server(data)?,
                     #[cfg(not(feature = "tls"))]
                     10 => {
-                        return Err(Error::new(
-                            ErrorKind::Unsupported,
-                            "postgres: the server asks for SCRAM-SHA-256, which needs the `tls` \
-                             feature (ring), which this build leaves out",
+                        return Err(Error::feature_missing(
+                            "tls",
+                            "postgres: the server asks for SCRAM-SHA-256, which needs",
+                            Some("ring"),
                         ));
                     }
                     other => {
@@ -320,7 +320,7 @@ mod scram {
     use ring::{digest, hmac, rand::SecureRandom};
 
     use super::protocol;
-    use crate::check::wire::base64;
+    use crate::check::base64;
     use crate::deadline::Deadline;
     use crate::error::{Error, Phase};
 

@@ -92,23 +92,9 @@ impl Timed for TlsStream {
     allow(dead_code)
 )]
 pub(crate) fn unsupported(target: &Target, feature: &str) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!(
-            "{}:// targets need the `{feature}` feature, which {THIS_BUILD} leaves out",
-            target.kind().scheme()
-        ),
-    )
+    let what = format!("{}:// targets need", target.kind().scheme());
+    Error::feature_missing(feature, &what, None)
 }
-
-/// How a message about a missing feature names the build: the published slim variant is the
-/// one with none of `tls`, `grpc` and `db`.
-pub(crate) const THIS_BUILD: &str = if cfg!(any(feature = "tls", feature = "grpc", feature = "db"))
-{
-    "this build"
-} else {
-    "the slim build (`cli` only)"
-};
 
 /// At most this much of a body or a reply is read: enough for any health endpoint, and a
 /// bound on what a hostile peer can make the probe hold.
@@ -138,10 +124,7 @@ impl Timed for std::os::unix::net::UnixStream {
 pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
     let deadline = ctx.deadline;
     let io_err = |e: io::Error, phase: Phase| {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-        ) {
+        if crate::deadline::is_timeout(&e) {
             deadline.expired()
         } else {
             Error::new(
@@ -185,12 +168,7 @@ pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<
             Ok(0) => return Err(not_seen(expect, &reply, false, deadline)),
             Ok(n) => reply.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) =>
-            {
+            Err(e) if crate::deadline::is_timeout(&e) => {
                 return Err(not_seen(expect, &reply, true, deadline));
             }
             Err(e) => return Err(io_err(e, Phase::Reply)),

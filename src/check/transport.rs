@@ -199,8 +199,8 @@ impl<In: Transport> Connector<In> for ProbeConnector {
             None => {
                 self.deadline.set_phase(Phase::Connect);
                 if let Some(path) = &self.unix {
-                    let stream = crate::check::unix::connect(path, &self.deadline)
-                        .map_err(|e| self.shared.fail(e))?;
+                    let stream =
+                        net::connect_unix(path, &self.deadline).map_err(|e| self.shared.fail(e))?;
                     self.connected(path);
                     Box::new(StreamTransport {
                         stream,
@@ -287,9 +287,10 @@ fn time_left(timeout: NextTimeout) -> Result<std::time::Duration, ureq::Error> {
 }
 
 fn io_timeout(e: io::Error, timeout: NextTimeout) -> ureq::Error {
-    match e.kind() {
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ureq::Error::Timeout(timeout.reason),
-        _ => ureq::Error::Io(e),
+    if crate::deadline::is_timeout(&e) {
+        ureq::Error::Timeout(timeout.reason)
+    } else {
+        ureq::Error::Io(e)
     }
 }
 

@@ -390,9 +390,9 @@ impl Output {
     }
 
     /// The run was ended by `deadline` at the latest: each check it reports ended by `deadline`
-    /// + [`LATE`] by the probe's own clock, and the process within `deadline` + [`GRACE`] by
-    /// the wall clock. "The process exits within the deadline plus a small grace whatever the
-    /// peer does" (DESIGN.md).
+    /// plus [`LATE`] by the probe's own clock, and the process within `deadline` plus [`GRACE`]
+    /// by the wall clock. "The process exits within the deadline plus a small grace whatever
+    /// the peer does" (DESIGN.md).
     #[track_caller]
     pub fn ended_by(&self, deadline: Duration) -> &Output {
         let latest = deadline + LATE;

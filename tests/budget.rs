@@ -126,6 +126,8 @@ fn instructions(bin: &Path, how: Run) -> Option<u64> {
     let server = Server::http(|_| Response::ok("ok"));
     let dir = TempDir::new();
     let (program, args) = plain_check(bin, &server, &dir, how);
+    // Callgrind runs the check some 50 times slower, on a core of its own (support::cpu).
+    let _heavy = crate::support::cpu::heavy();
     let out = Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(program)

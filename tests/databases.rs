@@ -141,6 +141,9 @@ fn redis_busy_in_a_script() {
     let Some(srv) = DbServer::redis(&["--busy-reply-threshold", "100"]) else {
         return;
     };
+    // The server spins in the script until it is stopped: a core's worth of CPU that no other
+    // test's probe run may share (support::cpu).
+    let _heavy = crate::support::cpu::heavy();
     let mut script = std::process::Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-p", &srv.port().to_string()])
         .args(["EVAL", "while true do end", "0"])

@@ -96,10 +96,10 @@ impl Cmd {
         command.envs(self.envs.iter().map(|(k, v)| (k, v)));
 
         let cmdline = self.to_string();
+        // No CPU-heavy step of another test runs beside this one (support::cpu).
+        let _cpu = super::cpu::probe_run();
         let start = Instant::now();
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning {cmdline}: {e}"));
+        let mut child = spawn(&mut command, &cmdline);
         let stdout = drain(child.stdout.take().expect("piped stdout"));
         let stderr = drain(child.stderr.take().expect("piped stderr"));
 
@@ -144,6 +144,24 @@ impl Cmd {
 //   beside servers starting and callgrind) stretches by hundreds of milliseconds. Held loosely:
 //   the process ends within the deadline plus GRACE, so a probe that hangs past its own
 //   watchdog (deadline + 150 ms, src/cli.rs) before or after its checks still fails.
+
+/// Spawns `command`. A program a test has just written (a sealed copy) can fail with ETXTBSY
+/// for a moment: another test thread's fork inherited the writer's descriptor and holds it
+/// until its exec. That is retried.
+fn spawn(command: &mut Command, cmdline: &str) -> std::process::Child {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 50 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("spawning {cmdline}: {e}"),
+        }
+    }
+}
 
 /// How much before its deadline a check may end and still count as ended by it
 /// ([`Output::lasted_until`]), by the probe's own clock.

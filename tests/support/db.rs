@@ -412,6 +412,8 @@ impl DbServer {
         if !installed("redis-server", "redis-server") || !installed("redis-cli", "redis-tools") {
             return None;
         }
+        // Set-up and start burn CPU for seconds: no probe run of another test beside them.
+        let _heavy = super::cpu::heavy();
         let dir = TempDir::new();
         hand_over(dir.path());
         let port = dead_port();
@@ -527,6 +529,8 @@ impl DbServer {
                 return None;
             }
         };
+        // Set-up and start burn CPU for seconds: no probe run of another test beside them.
+        let _heavy = super::cpu::heavy();
         let initdb = pg.bin.join("initdb");
         let dir = TempDir::new();
         let data = dir.path().join("data");
@@ -622,6 +626,8 @@ impl DbServer {
         {
             return None;
         }
+        // Set-up and start burn CPU for seconds: no probe run of another test beside them.
+        let _heavy = super::cpu::heavy();
         let dir = TempDir::new();
         let data = dir.path().join("data");
         hand_over(dir.path());

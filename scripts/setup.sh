@@ -20,6 +20,8 @@
 #   release  arm64 + nightly + auditable + rust-audit-info, rust-audit-info, cargo-deny, actionlint, and every
 #            crate of the lock file for every platform (cargo deny reads them offline)
 #   fuzz     the pinned nightly, cargo-fuzz and g++ (libfuzzer-sys builds libFuzzer, C++)
+#   stress   stress-ng, the CPU load of scripts/loaded-tests.sh (not in all: the test command
+#            does not use it)
 #   all      all of the above
 #
 # Tools that are compiled slowly from source have prebuilt wheels on PyPI (the registry this
@@ -95,6 +97,10 @@ setup_release() {
     cargo fetch --locked --quiet >&2
 }
 
+setup_stress() {
+    need_deb stress-ng
+}
+
 setup_fuzz() {
     # libfuzzer-sys compiles libFuzzer, which is C++.
     need_deb g++
@@ -106,8 +112,8 @@ groups=("$@")
 [ "${#groups[@]}" -gt 0 ] || groups=(all)
 for g in "${groups[@]}"; do
     case "$g" in
-        build | grpc | test | arm64 | docker | nightly | auditable | release | fuzz) "setup_$g" ;;
+        build | grpc | test | arm64 | docker | nightly | auditable | release | fuzz | stress) "setup_$g" ;;
         all) setup_test; setup_arm64; setup_docker; setup_release; setup_fuzz ;;
-        *) say "unknown group $g (build grpc test arm64 docker nightly auditable release fuzz all)"; exit 1 ;;
+        *) say "unknown group $g (build grpc test arm64 docker nightly auditable release fuzz stress all)"; exit 1 ;;
     esac
 done

@@ -8,7 +8,7 @@
 # copy from before stripping (scripts/lib/hot-link.sh: HEALTHPROBE_LINK_UNSTRIPPED), runs it
 # under callgrind (`--demangle=no`, `env -i`) for each check below against loopback servers, and
 # lists every function each run entered: the full binary's first check's first, then what each
-# further check, and then the slim binary, adds. Names are blanked as hot-link.sh blanks them,
+# further check (and the first again from a sealed copy), and then the slim binary, adds. Names are blanked as hot-link.sh blanks them,
 # so that the list outlives a toolchain or dependency update; rerun this when a change moves the
 # hot path (bench/run.sh shows the peak RSS it buys).
 set -euo pipefail
@@ -71,6 +71,14 @@ for variant in full slim; do
             | grep -v -e '^0x' -e '^(below main)$' | sort -u >>"$work/all"
         say "$variant $c: $(sort -u "$work/all" | wc -l) functions so far"
     done
+    # The first check again from a sealed copy (README "Sealed probes"): the slot's decoder and
+    # the sealed run's own path, placed beside the rest.
+    "$work/healthprobe-$variant" seal "$work/sealed-$variant" "${checks[0]}" >/dev/null
+    env -i valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg" \
+        "$work/sealed-$variant" >/dev/null 2>&1 || true
+    grep -oE '^c?fn=\([0-9]+\) .+' "$work/cg" | sed -E "s/^c?fn=\([0-9]+\) //; s/'[0-9]+$//" \
+        | grep -v -e '^0x' -e '^(below main)$' | sort -u >>"$work/all"
+    say "$variant sealed ${checks[0]}: $(sort -u "$work/all" | wc -l) functions so far"
 done
 
 # callgrind names musl's __libc_start_main "(below main)", and its assembly functions (no symbol

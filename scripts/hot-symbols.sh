@@ -9,8 +9,8 @@
 # under callgrind (`--demangle=no`, `env -i`) for each check below against loopback servers, and
 # lists every function each run entered: the full binary's first check's first, then what each
 # further check (and the first again from a sealed copy), and then the slim binary, adds. Names
-# are blanked as hot-link.sh blanks them, so that the list outlives a toolchain or dependency update; rerun this when a change moves the
-# hot path (bench/run.sh shows the peak RSS it buys).
+# are blanked as hot-link.sh blanks them, so that the list outlives a toolchain or dependency
+# update; rerun this when a change moves the hot path (bench/run.sh shows the peak RSS it buys).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf 'hot-symbols: %s\n' "$*" >&2; }

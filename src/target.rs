@@ -39,6 +39,10 @@ pub enum TargetKind {
     Rediss,
     /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
     Memcached,
+    /// `mongodb://[USER:PASSWORD@]HOST[:PORT][/[DATABASE]][?role=primary|secondary|any]`:
+    /// `hello` answers `ok: 1` and, in a replica set, the member has the role asked for (and,
+    /// with a password, the SCRAM-SHA-256 login and `ping` succeed).
+    Mongodb,
 }
 
 impl TargetKind {
@@ -58,6 +62,7 @@ impl TargetKind {
             "redis" => TargetKind::Redis,
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
+            "mongodb" => TargetKind::Mongodb,
             _ => return None,
         })
     }
@@ -79,6 +84,7 @@ impl TargetKind {
             TargetKind::Redis => "redis",
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
+            TargetKind::Mongodb => "mongodb",
         }
     }
 
@@ -96,7 +102,11 @@ impl TargetKind {
         self.is_http()
             || matches!(
                 self,
-                TargetKind::Postgres | TargetKind::Mysql | TargetKind::Redis | TargetKind::Rediss
+                TargetKind::Postgres
+                    | TargetKind::Mysql
+                    | TargetKind::Redis
+                    | TargetKind::Rediss
+                    | TargetKind::Mongodb
             )
     }
 
@@ -108,6 +118,7 @@ impl TargetKind {
             TargetKind::Mysql => Some(3306),
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
+            TargetKind::Mongodb => Some(27017),
             _ => None,
         }
     }
@@ -139,8 +150,8 @@ pub struct Target {
 const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
-    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://… or \
-    memcached://HOST[:PORT]";
+    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
+    memcached://HOST[:PORT] or mongodb://[USER:PASSWORD@]HOST[:PORT][/?role=primary]";
 
 impl Target {
     /// What this target checks.
@@ -161,8 +172,9 @@ impl Target {
 
     /// The path: the request path and query for HTTP (`/` when none was given), the service
     /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
-    /// the database name for `postgres:` and `mysql:` and the database number for `redis:`
-    /// (empty when none).
+    /// the database name for `postgres:` and `mysql:`, the database number for `redis:`
+    /// (empty when none), and for `mongodb:` the database and query as written after the `/`
+    /// (`admin?role=primary`; the check reads them with [`mongodb_options`]).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -276,7 +288,7 @@ impl FromStr for Target {
             }
             Some(_) => {
                 return Err(err(
-                    "expected no user:password@ (only http, https, postgres, mysql, redis and rediss targets take one)",
+                    "expected no user:password@ (only http, https, postgres, mysql, redis, rediss and mongodb targets take one)",
                 ));
             }
             None => authority,
@@ -330,6 +342,12 @@ impl FromStr for Target {
                 }
                 db.into()
             }
+            TargetKind::Mongodb => {
+                // `HOST/?options` as the drivers write it, `HOST?options` as people do.
+                let rest = path.strip_prefix('/').unwrap_or(path);
+                mongodb_options(rest).map_err(|e| err(&e))?;
+                rest.into()
+            }
             _ if path.is_empty() || path == "/" => String::new(),
             _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
         };
@@ -359,6 +377,67 @@ fn postgres_tls(query: &str) -> Result<bool, String> {
         }
     }
     Ok(tls)
+}
+
+/// The role a `mongodb://` target asks of a replica set member (`?role=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MongoRole {
+    /// The primary or a secondary (an arbiter too): the default.
+    Any,
+    Primary,
+    Secondary,
+}
+
+/// What a `mongodb://` target's `DATABASE?QUERY` asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct MongoOptions {
+    pub role: MongoRole,
+    /// Where the user is defined: `authSource`, else the DATABASE, else `admin` (as the
+    /// drivers read a connection string).
+    pub auth_source: String,
+}
+
+/// Reads `[DATABASE][?role=…&authSource=…]` (after the `/` that follows the host). The other
+/// options of a driver's connection string (`replicaSet`, `retryWrites`, `w`, …) are left
+/// alone, so that an app's own `MONGODB_URI` can be checked as it is; those that would change
+/// what the check must do and that it does not do (TLS, another login mechanism) are refused.
+pub(crate) fn mongodb_options(rest: &str) -> Result<MongoOptions, String> {
+    let (db, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if db.contains(['/', '#']) || query.contains('#') {
+        return Err("expected at most a database name and ?options after the host".into());
+    }
+    let db = percent_decode(db, true).ok_or("expected valid %XX escapes")?;
+    let mut options = MongoOptions {
+        role: MongoRole::Any,
+        auth_source: if db.is_empty() { "admin".into() } else { db },
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value, true).ok_or("expected valid %XX escapes")?;
+        // The drivers match option names without regard to case.
+        match key.to_ascii_lowercase().as_str() {
+            "role" => {
+                options.role = match value.as_str() {
+                    "any" => MongoRole::Any,
+                    "primary" => MongoRole::Primary,
+                    "secondary" => MongoRole::Secondary,
+                    _ => return Err("expected role=primary, secondary or any".into()),
+                }
+            }
+            "authsource" if !value.is_empty() => options.auth_source = value,
+            "authmechanism" if value != "SCRAM-SHA-256" => {
+                return Err(
+                    "expected authMechanism=SCRAM-SHA-256 or none (the only login healthprobe does)"
+                        .into(),
+                );
+            }
+            "tls" | "ssl" if value != "false" => {
+                return Err("expected no tls=true (mongodb:// over TLS is not supported)".into());
+            }
+            _ => {}
+        }
+    }
+    Ok(options)
 }
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
@@ -671,6 +750,44 @@ mod tests {
         assert_eq!(t("redis://db/").path(), "");
         bad("redis://db/x");
         bad("redis://db/1?x");
+    }
+
+    #[test]
+    fn mongodb_options_and_role() {
+        let x = t("mongodb://app:pw@db/?role=primary&replicaSet=rs0");
+        assert_eq!(
+            (x.port(), x.path()),
+            (27017, "?role=primary&replicaSet=rs0")
+        );
+        assert!(x.to_string().contains("***@db"));
+        let o = mongodb_options(x.path()).unwrap();
+        assert_eq!(
+            (o.role, o.auth_source.as_str()),
+            (MongoRole::Primary, "admin")
+        );
+        let o = mongodb_options(t("mongodb://db:27018/app").path()).unwrap();
+        assert_eq!((o.role, o.auth_source.as_str()), (MongoRole::Any, "app"));
+        let o =
+            mongodb_options(t("mongodb://db/app?authSource=users&ROLE=secondary").path()).unwrap();
+        assert_eq!(
+            (o.role, o.auth_source.as_str()),
+            (MongoRole::Secondary, "users")
+        );
+        assert_eq!(
+            mongodb_options(t("mongodb://db?role=any").path())
+                .unwrap()
+                .role,
+            MongoRole::Any
+        );
+        assert!(
+            bad("mongodb://db/?role=leader")
+                .to_string()
+                .contains("role=primary")
+        );
+        assert!(bad("mongodb://db/?tls=true").to_string().contains("TLS"));
+        bad("mongodb://db/?authMechanism=SCRAM-SHA-1");
+        bad("mongodb://db/a/b");
+        bad("mongodb://db1,db2/");
     }
 
     #[test]

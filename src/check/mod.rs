@@ -26,6 +26,8 @@ use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
 mod base64;
+#[cfg(feature = "db")]
+mod bson;
 mod file;
 #[cfg(feature = "db")]
 pub mod fuzzing;
@@ -36,11 +38,15 @@ pub(crate) mod json;
 #[cfg(feature = "db")]
 mod memcached;
 #[cfg(feature = "db")]
+mod mongodb;
+#[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
 mod redis;
+#[cfg(all(feature = "db", feature = "tls"))]
+mod scram;
 mod shared;
 mod tcp;
 #[cfg(feature = "tls")]
@@ -77,12 +83,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => gather(postgres::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Mongodb => gather(mongodb::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
-        | TargetKind::Memcached => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Memcached
+        | TargetKind::Mongodb => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

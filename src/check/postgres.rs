@@ -221,8 +221,8 @@ pub(crate) fn exchange(
                     }
                     #[cfg(feature = "tls")]
                     10 => {
-                        let client = scram::Client::new(password, data)?;
-                        wire.send(&message(b'p', &client.initial_response()))?;
+                        let client = scram::start(password, data)?;
+                        wire.send(&message(b'p', &scram::initial_response(&client)))?;
                         scram = Some(client);
                     }
                     #[cfg(feature = "tls")]
@@ -313,275 +313,53 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL speaks it: no channel binding (`n,,`),
-/// an empty user name (the server takes the startup message's). ring does the hashing.
+/// SCRAM-SHA-256 as PostgreSQL speaks it (the core is shared with mongodb://, in
+/// `check::scram`): an empty user name (the server takes the startup message's), and the
+/// client-first message inside SASLInitialResponse after the mechanism's name.
 #[cfg(feature = "tls")]
 mod scram {
-    use ring::{digest, hmac, rand::SecureRandom};
-
     use super::protocol;
-    use crate::check::base64;
-    use crate::deadline::Deadline;
-    use crate::error::{Error, Phase};
+    use crate::error::Error;
 
-    /// More iterations than any server is configured with (PostgreSQL's default is 4096).
-    /// PBKDF2 also stops at the deadline, checked every [`DEADLINE_EVERY`] iterations.
-    const MAX_ITERATIONS: u32 = 10_000_000;
-    const DEADLINE_EVERY: u32 = 4096;
+    pub(crate) use crate::check::scram::Client;
 
-    /// PBKDF2-HMAC-SHA256 with one 32-byte block (RFC 8018): `U1 = HMAC(P, salt || 1)`,
-    /// `Ui = HMAC(P, Ui-1)`, their XOR. ring's `pbkdf2::derive` computes the same but cannot be
-    /// stopped, and a hostile server chooses the iteration count.
-    pub(crate) fn salted_password(
-        password: &[u8],
-        salt: &[u8],
-        iterations: u32,
-        deadline: Option<&Deadline>,
-    ) -> Result<[u8; 32], Error> {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, password);
-        let mut ctx = hmac::Context::with_key(&key);
-        ctx.update(salt);
-        ctx.update(&1u32.to_be_bytes());
-        let mut u = ctx.sign();
-        let mut out = [0u8; 32];
-        out.copy_from_slice(u.as_ref());
-        for i in 1..iterations {
-            if i % DEADLINE_EVERY == 0
-                && let Some(deadline) = deadline
-            {
-                deadline.enter(Phase::Request)?;
-            }
-            u = hmac::sign(&key, u.as_ref());
-            for (o, b) in out.iter_mut().zip(u.as_ref()) {
-                *o ^= b;
-            }
-        }
-        Ok(out)
-    }
-
-    pub(crate) struct Client {
-        password: String,
-        nonce: String,
-        auth_message: String,
-        server_key: Option<[u8; 32]>,
-    }
-
-    impl Client {
-        /// Starts once the server has offered `SCRAM-SHA-256` among its mechanisms.
-        pub(crate) fn new(password: &str, mechanisms: &[u8]) -> Result<Client, Error> {
-            if !mechanisms.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256") {
-                return Err(protocol(
-                    "the server offers no SCRAM-SHA-256 (only channel-bound SCRAM, which healthprobe does not do)",
-                ));
-            }
-            let mut raw = [0u8; 18];
-            ring::rand::SystemRandom::new()
-                .fill(&mut raw)
-                .map_err(|_| protocol("no randomness for the SCRAM nonce"))?;
-            Ok(Client::with_nonce(password, &base64::encode(&raw)))
-        }
-
-        pub(crate) fn with_nonce(password: &str, nonce: &str) -> Client {
-            Client {
-                password: password.to_string(),
-                nonce: nonce.to_string(),
-                auth_message: String::new(),
-                server_key: None,
-            }
-        }
-
-        fn first_bare(&self) -> String {
-            format!("n=,r={}", self.nonce)
-        }
-
-        /// SASLInitialResponse: the mechanism, then the client-first message.
-        pub(crate) fn initial_response(&self) -> Vec<u8> {
-            let first = format!("n,,{}", self.first_bare());
-            let mut body = b"SCRAM-SHA-256\0".to_vec();
-            body.extend_from_slice(&(first.len() as u32).to_be_bytes());
-            body.extend_from_slice(first.as_bytes());
-            body
-        }
-
-        /// The client-final message for the server-first message `server_first`.
-        pub(crate) fn final_message(
-            &mut self,
-            server_first: &[u8],
-            deadline: &Deadline,
-        ) -> Result<String, Error> {
-            let server_first = std::str::from_utf8(server_first)
-                .map_err(|_| protocol("a SCRAM message that is not UTF-8"))?;
-            let (nonce, salt, iterations) = parse_server_first(server_first, &self.nonce)
-                .map_err(|why| protocol(&format!("SCRAM: {why}")))?;
-            let salted = salted_password(
-                self.password.as_bytes(),
-                &salt,
-                iterations.get(),
-                Some(deadline),
-            )?;
-            let salted = hmac::Key::new(hmac::HMAC_SHA256, &salted);
-            let client_key = hmac::sign(&salted, b"Client Key");
-            let stored_key = digest::digest(&digest::SHA256, client_key.as_ref());
-            let without_proof = format!("c=biws,r={nonce}");
-            self.auth_message = format!("{},{server_first},{without_proof}", self.first_bare());
-            let signature = hmac::sign(
-                &hmac::Key::new(hmac::HMAC_SHA256, stored_key.as_ref()),
-                self.auth_message.as_bytes(),
-            );
-            let proof: Vec<u8> = client_key
-                .as_ref()
-                .iter()
-                .zip(signature.as_ref())
-                .map(|(a, b)| a ^ b)
-                .collect();
-            let mut server_key = [0u8; 32];
-            server_key.copy_from_slice(hmac::sign(&salted, b"Server Key").as_ref());
-            self.server_key = Some(server_key);
-            Ok(format!("{without_proof},p={}", base64::encode(&proof)))
-        }
-
-        /// The server-final message proves the server knew the password too.
-        pub(crate) fn verify_server(&self, server_final: &[u8]) -> Result<(), Error> {
-            let key = self
-                .server_key
-                .ok_or_else(|| protocol("SASLFinal before SASLContinue"))?;
-            let text = String::from_utf8_lossy(server_final);
-            if let Some(e) = text.strip_prefix("e=") {
-                return Err(Error::unhealthy(format!("postgres: SCRAM error {e}")));
-            }
-            let claimed = text
-                .strip_prefix("v=")
-                .and_then(|v| base64::decode(v.split(',').next().unwrap_or(v)))
-                .ok_or_else(|| protocol("SCRAM: a server-final message without v="))?;
-            let key = hmac::Key::new(hmac::HMAC_SHA256, &key);
-            hmac::verify(&key, self.auth_message.as_bytes(), &claimed).map_err(|_| {
-                Error::unhealthy(
-                    "postgres: the server's SCRAM signature does not verify (not the server that holds this password)",
-                )
-            })
-        }
-    }
-
-    /// `r=NONCE,s=SALT,i=ITERATIONS`: the server's nonce must extend ours.
-    pub(crate) fn parse_server_first(
-        text: &str,
-        client_nonce: &str,
-    ) -> Result<(String, Vec<u8>, std::num::NonZeroU32), String> {
-        let (mut nonce, mut salt, mut iterations) = (None, None, None);
-        for attr in text.split(',') {
-            match attr.split_at_checked(2) {
-                Some(("r=", v)) => nonce = Some(v),
-                Some(("s=", v)) => salt = Some(v),
-                Some(("i=", v)) => iterations = Some(v),
-                _ => {}
-            }
-        }
-        let nonce = nonce.ok_or("no nonce")?;
-        if !nonce.starts_with(client_nonce) || nonce.len() == client_nonce.len() {
-            return Err("the server's nonce does not extend ours".into());
-        }
-        let salt = salt.and_then(base64::decode).ok_or("no valid salt")?;
-        let iterations: u32 = iterations
-            .and_then(|i| i.parse().ok())
-            .ok_or("no valid iteration count")?;
-        if iterations > MAX_ITERATIONS {
-            return Err(format!(
-                "{iterations} iterations, more than the {MAX_ITERATIONS} healthprobe accepts"
+    /// Starts once the server has offered `SCRAM-SHA-256` among its mechanisms.
+    pub(crate) fn start(password: &str, mechanisms: &[u8]) -> Result<Client, Error> {
+        if !mechanisms.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256") {
+            return Err(protocol(
+                "the server offers no SCRAM-SHA-256 (only channel-bound SCRAM, which healthprobe does not do)",
             ));
         }
-        let iterations = std::num::NonZeroU32::new(iterations).ok_or("an iteration count of 0")?;
-        Ok((nonce.to_string(), salt, iterations))
+        Client::new("postgres", "", password)
+    }
+
+    /// SASLInitialResponse: the mechanism, then the client-first message.
+    pub(crate) fn initial_response(client: &Client) -> Vec<u8> {
+        let first = client.client_first();
+        let mut body = b"SCRAM-SHA-256\0".to_vec();
+        body.extend_from_slice(&(first.len() as u32).to_be_bytes());
+        body.extend_from_slice(first.as_bytes());
+        body
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
-        fn deadline() -> Deadline {
-            Deadline::after(std::time::Duration::from_secs(5))
-        }
-
         #[test]
-        fn pbkdf2_stops_at_the_deadline() {
-            let past = Deadline::after(std::time::Duration::ZERO);
-            let e = salted_password(b"pw", b"salt", 1_000_000, Some(&past)).unwrap_err();
-            assert!(e.is_timeout());
-        }
-
-        /// RFC 7677's example exchange, with its user name in the client-first message.
-        #[test]
-        fn rfc7677_example() {
-            let mut c = Client::with_nonce("pencil", "rOprNGfwEbeRWgbNEkqO");
-            let server_first = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
-            let (nonce, salt, iterations) = parse_server_first(server_first, &c.nonce).unwrap();
-            assert_eq!(iterations.get(), 4096);
-            // PostgreSQL's client-first message has an empty user name, the RFC's `n=user`:
-            // recompute the RFC's proof with its own message.
-            let mut salted = [0u8; 32];
-            ring::pbkdf2::derive(
-                ring::pbkdf2::PBKDF2_HMAC_SHA256,
-                iterations,
-                &salt,
-                b"pencil",
-                &mut salted,
-            );
-            assert_eq!(
-                salted_password(b"pencil", &salt, iterations.get(), None).unwrap(),
-                salted,
-                "the stoppable PBKDF2 is ring's"
-            );
-            let salted = hmac::Key::new(hmac::HMAC_SHA256, &salted);
-            let client_key = hmac::sign(&salted, b"Client Key");
-            let stored = digest::digest(&digest::SHA256, client_key.as_ref());
-            let auth = format!("n=user,r=rOprNGfwEbeRWgbNEkqO,{server_first},c=biws,r={nonce}");
-            let sig = hmac::sign(
-                &hmac::Key::new(hmac::HMAC_SHA256, stored.as_ref()),
-                auth.as_bytes(),
-            );
-            let proof: Vec<u8> = client_key
-                .as_ref()
-                .iter()
-                .zip(sig.as_ref())
-                .map(|(a, b)| a ^ b)
-                .collect();
-            assert_eq!(
-                base64::encode(&proof),
-                "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-            );
-            // And the client's own message has the same shape.
-            let last = c
-                .final_message(server_first.as_bytes(), &deadline())
-                .unwrap();
-            assert!(last.starts_with(&format!("c=biws,r={nonce},p=")));
-        }
-
-        #[test]
-        fn server_nonce_must_extend_ours() {
-            assert!(parse_server_first("r=abc,s=AAAA,i=1", "xyz").is_err());
-            assert!(parse_server_first("r=xyz,s=AAAA,i=1", "xyz").is_err());
-            assert!(parse_server_first("r=xyzw,s=AAAA,i=1", "xyz").is_ok());
-        }
-
-        #[test]
-        fn iterations_are_bounded() {
-            assert!(parse_server_first("r=xyzw,s=AAAA,i=40000000", "xyz").is_err());
-            assert!(parse_server_first("r=xyzw,s=AAAA,i=0", "xyz").is_err());
-            assert!(parse_server_first("r=xyzw,s=!!,i=10", "xyz").is_err());
-        }
-
-        #[test]
-        fn a_wrong_server_signature_is_refused() {
-            let mut c = Client::with_nonce("pencil", "abc");
-            c.final_message(b"r=abcd,s=AAAA,i=1", &deadline()).unwrap();
-            assert!(c.verify_server(b"v=AAAA").is_err());
-            assert!(c.verify_server(b"e=invalid-proof").is_err());
+        fn initial_response_names_the_mechanism() {
+            let c = Client::with_nonce("postgres", "", "pencil", "abc");
+            let body = initial_response(&c);
+            assert!(body.starts_with(b"SCRAM-SHA-256\0\0\0\0\x0bn,,n=,r=abc"));
+            assert!(start("pw", b"SCRAM-SHA-256-PLUS\0\0").is_err());
+            assert!(start("pw", b"SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0").is_ok());
         }
     }
 }
 
 #[cfg(feature = "tls")]
 #[allow(unused_imports)]
-pub(crate) use scram::parse_server_first;
+pub(crate) use crate::check::scram::parse_server_first;
 
 pub(crate) fn steps(
     ctx: &Ctx<'_>,

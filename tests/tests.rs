@@ -23,6 +23,7 @@ mod hostile_db;
 mod http;
 mod http_json;
 mod install;
+mod mongodb;
 mod seal;
 mod tcp;
 mod tls;

@@ -233,8 +233,8 @@ pub(crate) fn judge(doc: &Doc<'_>, role: MongoRole) -> Result<String, String> {
         };
     }
     Err(format!(
-        "member of replica set {set} is neither primary nor secondary (starting up, \
-         recovering or rolling back: STARTUP2, RECOVERING or ROLLBACK), {}",
+        "member of replica set {set} is neither primary nor secondary \
+         (STARTUP2, RECOVERING or ROLLBACK), {}",
         primary_is()
     ))
 }
@@ -331,7 +331,7 @@ fn login<S: Timed>(
 ) -> Result<(), Error> {
     let failed = |e: CommandError| {
         let hint = if e.code == Some(18) {
-            format!(" (user {user} in database {source})")
+            format!(", as user {user} in database {source}")
         } else {
             String::new()
         };

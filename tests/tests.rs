@@ -19,6 +19,7 @@ mod exec;
 mod file;
 mod grpc;
 mod hostile;
+mod hostile_bin;
 mod hostile_db;
 mod http;
 mod http_json;

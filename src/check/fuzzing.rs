@@ -3,7 +3,8 @@
 //! API: hidden, and free to change.
 
 use crate::check::wire::Parsed;
-use crate::check::{memcached, mysql, postgres, redis};
+use crate::check::{bson, memcached, mongodb, mysql, postgres, redis};
+use crate::target::MongoRole;
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -53,19 +54,72 @@ pub fn memcached(data: &[u8]) {
     frames(data, memcached::parse_version, |_| {});
 }
 
+/// OP_MSG replies, their BSON bodies, and what the check reads from them: errors, the role a
+/// `hello` reply describes, SASL steps (and, with `tls`, the SCRAM server-first message).
+pub fn mongodb(data: &[u8]) {
+    let body = |doc: &[u8]| {
+        let Ok(parsed) = bson::Doc::parse(doc) else {
+            return;
+        };
+        if parsed.validate(mongodb::MAX_DEPTH).is_err() {
+            return;
+        }
+        if let Some(e) = mongodb::command_error(&parsed) {
+            assert!(!e.text.contains('\n'));
+        }
+        for role in [MongoRole::Any, MongoRole::Primary, MongoRole::Secondary] {
+            let said = match mongodb::judge(&parsed, role) {
+                Ok(s) | Err(s) => s,
+            };
+            assert!(!said.contains('\n'));
+        }
+        if let Ok((_, _payload, _)) = mongodb::sasl_step(doc) {
+            #[cfg(feature = "tls")]
+            if let Ok(text) = std::str::from_utf8(&_payload) {
+                let _ = crate::check::scram::parse_server_first(text, "nonce");
+            }
+        }
+    };
+    body(data);
+    frames(data, mongodb::parse_message, |m| body(&m.body));
+}
+
 #[cfg(test)]
 mod tests {
+    /// The seeds of the MongoDB parsers are whole, valid replies, so that the mutations start
+    /// from something the parsers accept.
+    #[test]
+    fn mongodb_seeds_parse() {
+        let m = b"\x35\0\0\0\x09\0\0\0\x01\0\0\0\xdd\x07\0\0\0\0\0\0\0\x20\0\0\0\x08ismaster\0\x01\x02setName\0\x03\0\0\0rs\0\0";
+        let (msg, used) = crate::check::mongodb::parse_message(m).unwrap().unwrap();
+        assert_eq!(used, m.len());
+        let doc = crate::check::bson::Doc::parse(&msg.body).unwrap();
+        assert_eq!(
+            crate::check::mongodb::judge(&doc, crate::target::MongoRole::Any).unwrap(),
+            "primary of replica set rs"
+        );
+        let d = b"\x23\0\0\0\x04hosts\0\x0f\0\0\0\x020\0\x03\0\0\0ab\0\0\x10ok\0\x01\0\0\0\0";
+        crate::check::bson::Doc::parse(d)
+            .unwrap()
+            .validate(2)
+            .unwrap();
+    }
+
     /// A few thousand pseudo-random inputs around real replies, so that a plain `cargo test`
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 6] = [
+        let seeds: [&[u8]; 8] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
             b"\x06\0\0\x02\xff\x10\x04#28000",
             b"+PONG\r\n-BUSY x\r\n",
             b"VERSION 1.6.18\r\n",
+            // An OP_MSG with {ismaster: true, setName: "rs"}.
+            b"\x35\0\0\0\x09\0\0\0\x01\0\0\0\xdd\x07\0\0\0\0\0\0\0\x20\0\0\0\x08ismaster\0\x01\x02setName\0\x03\0\0\0rs\0\0",
+            // A document with a nested array.
+            b"\x23\0\0\0\x04hosts\0\x0f\0\0\0\x020\0\x03\0\0\0ab\0\0\x10ok\0\x01\0\0\0\0",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -88,6 +142,7 @@ mod tests {
             super::mysql(&data);
             super::redis(&data);
             super::memcached(&data);
+            super::mongodb(&data);
         }
     }
 }

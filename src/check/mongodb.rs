@@ -35,7 +35,7 @@ const CHECKSUM_PRESENT: u32 = 1;
 const MORE_TO_COME: u32 = 2;
 const REQUIRED_BITS: u32 = 0xffff;
 /// How deep a reply's documents may nest: a `hello` reply nests three levels.
-const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 /// `CommandNotFound`: `hello` on a server before 4.4.2.
 const COMMAND_NOT_FOUND: i32 = 59;
 
@@ -71,7 +71,8 @@ pub(crate) fn parse_message(buf: &[u8]) -> Parsed<Message> {
     }
     let len = match usize::try_from(len) {
         Ok(l) if (21..=FRAME_LIMIT).contains(&l) => l,
-        _ => return Err(format!("a message of {len} bytes")),
+        // As the unsigned length it would be: 2^31, not -2^31.
+        _ => return Err(format!("a message of {} bytes", len as u32)),
     };
     let Some(msg) = buf.get(..len) else {
         return Ok(None);

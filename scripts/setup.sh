@@ -9,7 +9,9 @@
 # Groups:
 #   build    the static x86_64 build: musl target, musl-gcc (ring's C), rustfmt, clippy
 #   grpc     the real gRPC health server the tests start (grpcio, grpcio-health-checking in .venv)
-#   test     build + grpc + what the tests run against: valgrind and GNU time (cost guards), openssl
+#   mongo    the MongoDB wire-protocol server the tests start (mockupdb, with pymongo's bson, in
+#            .venv): Debian has no MongoDB
+#   test     build + grpc + mongo + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
 #            readiness tests), iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
@@ -53,9 +55,16 @@ setup_grpc() {
     need_pip 'import grpc, grpc_health.v1.health' grpcio grpcio-health-checking
 }
 
+# MockupDB 1.8.1 (2021) is the last release; PyMongo pinned to the major it was tested with.
+setup_mongo() {
+    need_deb python3-venv
+    need_pip 'import mockupdb' 'mockupdb==1.8.1' 'pymongo>=4.20,<5'
+}
+
 setup_test() {
     setup_build
     setup_grpc
+    setup_mongo
     # The database tests start these servers and run their clients (psql, mariadb, redis-cli):
     # the clients are Depends of the servers, named all the same.
     need_deb valgrind time openssl procps iproute2 \
@@ -112,8 +121,8 @@ groups=("$@")
 [ "${#groups[@]}" -gt 0 ] || groups=(all)
 for g in "${groups[@]}"; do
     case "$g" in
-        build | grpc | test | arm64 | docker | nightly | auditable | release | fuzz | stress) "setup_$g" ;;
+        build | grpc | mongo | test | arm64 | docker | nightly | auditable | release | fuzz | stress) "setup_$g" ;;
         all) setup_test; setup_arm64; setup_docker; setup_release; setup_fuzz ;;
-        *) say "unknown group $g (build grpc test arm64 docker nightly auditable release fuzz stress all)"; exit 1 ;;
+        *) say "unknown group $g (build grpc mongo test arm64 docker nightly auditable release fuzz stress all)"; exit 1 ;;
     esac
 done

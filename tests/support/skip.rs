@@ -9,7 +9,8 @@
 //! 65532, the silent name server in a private mount namespace, the probe in a network
 //! namespace of its own), `HEALTHPROBE_REQUIRE_BUDGET`
 //! (the size and instruction guards), `HEALTHPROBE_REQUIRE_GRPC` (the grpcio health server),
-//! `HEALTHPROBE_REQUIRE_DB` (Debian's PostgreSQL, MariaDB, Redis and memcached servers).
+//! `HEALTHPROBE_REQUIRE_DB` (Debian's PostgreSQL, MariaDB, Redis and memcached servers, and the
+//! MongoDB wire-protocol peer of `support::mongo`).
 
 use std::fmt::Display;
 use std::io::Write;

@@ -43,6 +43,9 @@ pub enum TargetKind {
     /// `hello` answers `ok: 1` and, in a replica set, the member has the role asked for (and,
     /// with a password, the SCRAM-SHA-256 login and `ping` succeed).
     Mongodb,
+    /// `kafka://HOST[:PORT]`: ApiVersions answers error 0, and Metadata lists a broker and a
+    /// controller.
+    Kafka,
 }
 
 impl TargetKind {
@@ -63,6 +66,7 @@ impl TargetKind {
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
             "mongodb" => TargetKind::Mongodb,
+            "kafka" => TargetKind::Kafka,
             _ => return None,
         })
     }
@@ -85,6 +89,7 @@ impl TargetKind {
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
             TargetKind::Mongodb => "mongodb",
+            TargetKind::Kafka => "kafka",
         }
     }
 
@@ -119,6 +124,7 @@ impl TargetKind {
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
             TargetKind::Mongodb => Some(27017),
+            TargetKind::Kafka => Some(9092),
             _ => None,
         }
     }
@@ -151,7 +157,8 @@ const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH],
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
     mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
-    memcached://HOST[:PORT] or mongodb://[USER:PASSWORD@]HOST[:PORT][/?role=primary]";
+    memcached://HOST[:PORT], mongodb://[USER:PASSWORD@]HOST[:PORT][/?role=primary] or \
+    kafka://HOST[:PORT]";
 
 impl Target {
     /// What this target checks.
@@ -788,6 +795,14 @@ mod tests {
         bad("mongodb://db/?authMechanism=SCRAM-SHA-1");
         bad("mongodb://db/a/b");
         bad("mongodb://db1,db2/");
+    }
+
+    #[test]
+    fn kafka_default_port_and_no_path() {
+        assert_eq!(t("kafka://broker").port(), 9092);
+        assert_eq!(t("kafka://broker:19092/").kind(), TargetKind::Kafka);
+        bad("kafka://broker/topic");
+        bad("kafka://u:p@broker");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Hostile peers for the binary dependency protocols (mongodb://): a peer that goes silent,
+//! Hostile peers for the binary dependency protocols (mongodb://, kafka://): a peer that goes silent,
 //! speaks garbage, sends an endless reply, announces a 2 GiB message or splits its reply byte
 //! by byte must never make the check hang, crash or lie. Every run is held by
 //! [`support::hostile`] to exit 0/1, an end by `--timeout` and the peak RSS bound; each prints
@@ -26,8 +26,14 @@ const QUICK: Duration = Duration::from_millis(2000);
 struct Kind {
     scheme: &'static str,
     healthy_reply: Vec<u8>,
+    /// The answer to the client's second request, if a healthy check sends one (Kafka's
+    /// Metadata after ApiVersions).
+    second_reply: Option<Vec<u8>>,
     /// A reply header that announces 2^31 bytes.
     oversized: Vec<u8>,
+    /// The start of a reply that announces the largest message the probe takes (16 KiB) and
+    /// then does not fit in it, to be followed by an endless flood.
+    endless_head: Vec<u8>,
 }
 
 /// An OP_MSG answering request 1 with `{ismaster: true, ok: 1.0}`.
@@ -49,14 +55,46 @@ fn mongo_reply() -> Vec<u8> {
     m
 }
 
+/// A Kafka response: size, correlation id, body.
+fn kafka_response(correlation_id: i32, body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(&correlation_id.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
 fn kinds() -> Vec<Kind> {
     let mut oversized = mongo_reply();
     oversized[..4].copy_from_slice(&0x8000_0000u32.to_le_bytes());
-    vec![Kind {
-        scheme: "mongodb",
-        healthy_reply: mongo_reply(),
-        oversized: oversized[..16].to_vec(),
-    }]
+    let mut mongo_endless = mongo_reply()[..21].to_vec();
+    mongo_endless[..4].copy_from_slice(&(16 * 1024i32).to_le_bytes());
+    // The body document claims 1 MiB.
+    mongo_endless.extend_from_slice(&(1i32 << 20).to_le_bytes());
+    mongo_endless.extend_from_slice(b"\x02s\0");
+    // ApiVersions v0: no error, Metadata v0-v12.
+    let api_versions = kafka_response(1, b"\0\0\0\0\0\x01\0\x03\0\0\0\x0c");
+    // Metadata v1: broker 1 at k:9092 (no rack), controller 1, no topics.
+    let metadata = kafka_response(
+        2,
+        b"\0\0\0\x01\0\0\0\x01\0\x01k\0\0\x23\x84\xff\xff\0\0\0\x01\0\0\0\0",
+    );
+    vec![
+        Kind {
+            scheme: "mongodb",
+            healthy_reply: mongo_reply(),
+            second_reply: None,
+            oversized: oversized[..16].to_vec(),
+            endless_head: mongo_endless,
+        },
+        Kind {
+            scheme: "kafka",
+            healthy_reply: api_versions,
+            second_reply: Some(metadata),
+            oversized: b"\x80\0\0\0\0\0\0\x01".to_vec(),
+            // 16380 bytes announced; an array of 0x61616161 elements follows.
+            endless_head: b"\0\0\x3f\xfc\0\0\0\x01".to_vec(),
+        },
+    ]
 }
 
 /// Reads the client's first request (one read is enough for these short requests).
@@ -160,11 +198,7 @@ fn oversized_length() {
 #[test]
 fn endless_reply() {
     for kind in kinds() {
-        let mut head = kind.healthy_reply[..21].to_vec();
-        head[..4].copy_from_slice(&(16 * 1024i32).to_le_bytes());
-        // The body document claims 1 MiB.
-        head.extend_from_slice(&(1i32 << 20).to_le_bytes());
-        head.extend_from_slice(b"\x02s\0");
+        let head = kind.endless_head.clone();
         let srv = peer(move |mut s| {
             if s.write_all(&head).is_ok() {
                 flood(s, &[b'a'; 4096]);
@@ -182,8 +216,14 @@ fn endless_reply() {
 fn healthy_reply_split_byte_by_byte() {
     for kind in kinds() {
         let reply = kind.healthy_reply.clone();
-        let srv = peer(move |s| {
+        let second = kind.second_reply.clone();
+        let srv = peer(move |mut s| {
             drip(&s, &reply, Duration::from_millis(5));
+            if let Some(second) = &second
+                && read_some(&mut s)
+            {
+                drip(&s, second, Duration::from_millis(5));
+            }
             hold(s);
         });
         let t = target(&kind, &srv);

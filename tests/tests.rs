@@ -24,6 +24,7 @@ mod hostile_db;
 mod http;
 mod http_json;
 mod install;
+mod kafka;
 mod mongodb;
 mod seal;
 mod tcp;

@@ -7,7 +7,8 @@
 //! ObjectIds) was not taken: its serde and time layers alone are tens of KB in a static binary
 //! (an estimate from their size in other builds, not built here), for six element types.
 
-/// A value to write: the types the check's commands use.
+/// A value to write: the types the check's commands use (a login's need `tls`).
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) enum Put<'a> {
     Int32(i32),
     /// Only replies in tests: mongod's `ok` is a double.

@@ -3,7 +3,7 @@
 //! API: hidden, and free to change.
 
 use crate::check::wire::Parsed;
-use crate::check::{bson, memcached, mongodb, mysql, postgres, redis};
+use crate::check::{bson, kafka, memcached, mongodb, mysql, postgres, redis};
 use crate::target::MongoRole;
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
@@ -84,6 +84,18 @@ pub fn mongodb(data: &[u8]) {
     frames(data, mongodb::parse_message, |m| body(&m.body));
 }
 
+/// Kafka responses: ApiVersions v0 and Metadata v1-v8 bodies.
+pub fn kafka(data: &[u8]) {
+    frames(data, kafka::parse_response, |r| {
+        let _ = kafka::parse_api_versions(&r.body);
+        for version in 1..=8 {
+            if let Ok(c) = kafka::parse_metadata(&r.body, version) {
+                assert!(c.brokers <= r.body.len() / 12);
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     /// The seeds of the MongoDB parsers are whole, valid replies, so that the mutations start
@@ -105,11 +117,20 @@ mod tests {
             .unwrap();
     }
 
+    #[test]
+    fn kafka_seeds_parse() {
+        let m = b"\0\0\0\x1d\0\0\0\x02\0\0\0\x01\0\0\0\x01\0\x01k\0\0\x23\x84\xff\xff\0\0\0\x01\0\0\0\0";
+        let (r, used) = crate::check::kafka::parse_response(m).unwrap().unwrap();
+        assert_eq!((r.correlation_id, used), (2, m.len()));
+        let c = crate::check::kafka::parse_metadata(&r.body, 1).unwrap();
+        assert_eq!((c.brokers, c.controller), (1, 1));
+    }
+
     /// A few thousand pseudo-random inputs around real replies, so that a plain `cargo test`
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 8] = [
+        let seeds: [&[u8]; 10] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
@@ -120,6 +141,9 @@ mod tests {
             b"\x35\0\0\0\x09\0\0\0\x01\0\0\0\xdd\x07\0\0\0\0\0\0\0\x20\0\0\0\x08ismaster\0\x01\x02setName\0\x03\0\0\0rs\0\0",
             // A document with a nested array.
             b"\x23\0\0\0\x04hosts\0\x0f\0\0\0\x020\0\x03\0\0\0ab\0\0\x10ok\0\x01\0\0\0\0",
+            // Kafka: ApiVersions v0 (Metadata v0-v12), Metadata v1 (one broker, controller 1).
+            b"\0\0\0\x10\0\0\0\x01\0\0\0\0\0\x01\0\x03\0\0\0\x0c",
+            b"\0\0\0\x1d\0\0\0\x02\0\0\0\x01\0\0\0\x01\0\x01k\0\0\x23\x84\xff\xff\0\0\0\x01\0\0\0\0",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -143,6 +167,7 @@ mod tests {
             super::redis(&data);
             super::memcached(&data);
             super::mongodb(&data);
+            super::kafka(&data);
         }
     }
 }

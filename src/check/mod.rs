@@ -36,6 +36,8 @@ mod grpc;
 mod http;
 pub(crate) mod json;
 #[cfg(feature = "db")]
+mod kafka;
+#[cfg(feature = "db")]
 mod memcached;
 #[cfg(feature = "db")]
 mod mongodb;
@@ -85,13 +87,16 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Mongodb => gather(mongodb::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Kafka => gather(kafka::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
         | TargetKind::Memcached
-        | TargetKind::Mongodb => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Mongodb
+        | TargetKind::Kafka => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod db;
 pub mod grpc;
 pub mod hostile;
 pub mod json;
+pub mod kafka;
 pub mod mongo;
 mod server;
 pub mod skip;

@@ -242,3 +242,22 @@ fn mongodb_target_errors_are_usage() {
         .contains("a password without a user")
         .lacks("refused");
 }
+
+/// `--password-file` serves every target of a run: a mongodb:// target without a user is
+/// checked without a login.
+#[test]
+fn mongodb_password_file_without_a_user() {
+    let Some(peer) = MongoPeer::shared() else {
+        return;
+    };
+    let dir = TempDir::new();
+    let file = secret_file(&dir, "pw", "for-another-target\n");
+    let target = peer.target("primary", "", "");
+    assert_eq!(
+        healthy(
+            &["--password-file", file.to_str().unwrap(), &target],
+            &target
+        ),
+        "primary of replica set rs0"
+    );
+}

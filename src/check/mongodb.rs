@@ -427,12 +427,14 @@ pub(crate) fn steps(
     let (user, password) = wire::login(ctx, target);
     let login = match (user, password) {
         (Some(user), Some(password)) => Some((user, password, options.auth_source.as_str())),
-        (None, Some(_)) => {
+        // A password in the URL alone is a mistake; one from --password-file, which serves
+        // every target of the run, is for the targets that name a user.
+        (None, Some(_)) if target.login().1.is_some() => {
             return Err(Error::usage(
                 "mongodb: a password without a user (mongodb://USER:PASSWORD@HOST)",
             ));
         }
-        (_, None) => None,
+        _ => None,
     };
     let params = MongoParams {
         role: options.role,

@@ -228,7 +228,7 @@ fn mongodb_target_errors_are_usage() {
             "mongodb://db/?role=leader",
             "role=primary, secondary or any",
         ),
-        ("mongodb://db/?tls=true", "not supported"),
+        ("mongodb://db/?tls=true", "healthprobe does not do tls=true"),
         ("mongodb://db1,db2/", "expected a host name"),
     ] {
         let out = Cmd::new().arg(target).run();

@@ -2,9 +2,9 @@
 //! reply parsers of one database kind, frame after frame, as the checks do. Not part of the
 //! API: hidden, and free to change.
 
+use crate::check::mongodb::MongoRole;
 use crate::check::wire::Parsed;
 use crate::check::{bson, kafka, memcached, mongodb, mysql, postgres, redis};
-use crate::target::MongoRole;
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(used, m.len());
         let doc = crate::check::bson::Doc::parse(&msg.body).unwrap();
         assert_eq!(
-            crate::check::mongodb::judge(&doc, crate::target::MongoRole::Any).unwrap(),
+            crate::check::mongodb::judge(&doc, crate::check::mongodb::MongoRole::Any).unwrap(),
             "primary of replica set rs"
         );
         let d = b"\x23\0\0\0\x04hosts\0\x0f\0\0\0\x020\0\x03\0\0\0ab\0\0\x10ok\0\x01\0\0\0\0";

@@ -27,7 +27,7 @@ use crate::check::wire::{self, FRAME_LIMIT, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind};
 use crate::report::Detail;
-use crate::target::{MongoRole, Target, mongodb_options};
+use crate::target::Target;
 
 const OP_MSG: i32 = 2013;
 /// Flag bits of OP_MSG: `checksumPresent`, `moreToCome`; bits 0-15 are required to be known.
@@ -38,6 +38,33 @@ const REQUIRED_BITS: u32 = 0xffff;
 pub(crate) const MAX_DEPTH: usize = 32;
 /// `CommandNotFound`: `hello` on a server before 4.4.2.
 const COMMAND_NOT_FOUND: i32 = 59;
+
+/// The role a target asks of a replica set member (`?role=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MongoRole {
+    /// The primary or a secondary (an arbiter too): the default.
+    Any,
+    Primary,
+    Secondary,
+}
+
+/// What the target asks for: the role, and where the user is defined (`authSource`, else the
+/// DATABASE, else `admin`, as the drivers read a connection string). The parser has checked
+/// the query against the kind's row (src/kind.rs).
+fn options(target: &Target) -> (MongoRole, String) {
+    let role = match target.param("role") {
+        Some("primary") => MongoRole::Primary,
+        Some("secondary") => MongoRole::Secondary,
+        _ => MongoRole::Any,
+    };
+    let source = target
+        .param("authSource")
+        .and_then(|s| crate::target::percent_decode(s, true))
+        .filter(|s| !s.is_empty())
+        .or_else(|| Some(target.path().to_string()).filter(|p| !p.is_empty()))
+        .unwrap_or_else(|| "admin".into());
+    (role, source)
+}
 
 /// What the exchange needs.
 #[derive(Debug)]
@@ -423,10 +450,10 @@ pub(crate) fn steps(
     target: &Target,
     details: &mut Vec<Detail>,
 ) -> Result<String, Error> {
-    let options = mongodb_options(target.path()).map_err(Error::usage)?;
+    let (role, source) = options(target);
     let (user, password) = wire::login(ctx, target);
     let login = match (user, password) {
-        (Some(user), Some(password)) => Some((user, password, options.auth_source.as_str())),
+        (Some(user), Some(password)) => Some((user, password, source.as_str())),
         // A password in the URL alone is a mistake; one from --password-file, which serves
         // every target of the run, is for the targets that name a user.
         (None, Some(_)) if target.login().1.is_some() => {
@@ -436,10 +463,7 @@ pub(crate) fn steps(
         }
         _ => None,
     };
-    let params = MongoParams {
-        role: options.role,
-        login,
-    };
+    let params = MongoParams { role, login };
     let mut stream = wire::connect(ctx, target, details)?;
     exchange(&mut stream, &params, ctx.deadline).map_err(|e| {
         // A server before 3.6 hangs up on an OP_MSG: say so where it happens.
@@ -466,6 +490,40 @@ mod tests {
     fn judged(fields: &[(&str, Put<'_>)], role: MongoRole) -> Result<String, String> {
         let bytes = bson::document(fields);
         judge(&Doc::parse(&bytes).unwrap(), role)
+    }
+
+    #[test]
+    fn options_from_the_target() {
+        let t = |s: &str| s.parse::<Target>().unwrap();
+        assert_eq!(
+            options(&t("mongodb://db/?role=primary&replicaSet=rs0")),
+            (MongoRole::Primary, "admin".into())
+        );
+        assert_eq!(
+            options(&t("mongodb://db:27018/app")),
+            (MongoRole::Any, "app".into())
+        );
+        assert_eq!(
+            options(&t("mongodb://db/app?authSource=us%2Fers&role=secondary")),
+            (MongoRole::Secondary, "us/ers".into())
+        );
+        assert_eq!(options(&t("mongodb://db?role=any")).0, MongoRole::Any);
+        for bad in [
+            "mongodb://db/?role=leader",
+            "mongodb://db/?tls=true",
+            "mongodb://db/?authMechanism=SCRAM-SHA-1",
+            "mongodb://db/a/b",
+            "mongodb://db1,db2/",
+        ] {
+            assert!(bad.parse::<Target>().is_err(), "{bad}");
+        }
+        assert!(
+            "mongodb://db/?tls=true"
+                .parse::<Target>()
+                .unwrap_err()
+                .to_string()
+                .contains("expected tls=false or no tls")
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! kafka:// against a broker built here from the protocol guide ([`support::kafka::KafkaPeer`]),
 //! not a real Kafka: Debian has no Kafka, and `cargo install tansu` (a Kafka-compatible broker
-//! in Rust, the one real broker that installs here from a registry) builds some 700 crates,
-//! far more than the few minutes a fresh CI machine may spend on a test peer (measured: see the
-//! README). With `HEALTHPROBE_TANSU=/path/to/tansu` (for instance after
-//! `cargo install --locked tansu`), [`kafka_against_tansu`] also runs against that real broker;
-//! without it, it says SKIPPED.
+//! in Rust, the one real broker that installs here from a registry) compiles some 400 crates,
+//! 44 minutes on this project's loaded 2-core machine, far more than a fresh CI machine may
+//! spend on a test peer (see the README). With `HEALTHPROBE_TANSU=/path/to/tansu` (after
+//! `cargo install --locked tansu --features dynostore`: memory storage needs that feature),
+//! [`kafka_against_tansu`] also runs against that real broker; without it, it says SKIPPED.
 
 use std::time::Duration;
 

@@ -6,7 +6,8 @@
 //!   than the suite may spend to build (see tests/kafka.rs). It answers as a broker does in
 //!   each [`Mode`] and records every request it reads.
 //! - [`Tansu`]: a `tansu broker` binary the environment names (`HEALTHPROBE_TANSU=PATH`), on a
-//!   free loopback port with memory storage, for the optional test against a real broker.
+//!   free loopback port with memory storage (which needs tansu's `dynostore` feature: `cargo
+//!   install --locked tansu --features dynostore`), for the optional test against a real broker.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -177,7 +178,8 @@ impl Tansu {
         let port = super::dead_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let dir = TempDir::new();
-        let log = std::fs::File::create(dir.path().join("tansu.log")).expect("tansu.log");
+        let log_path = dir.path().join("tansu.log");
+        let log = std::fs::File::create(&log_path).expect("tansu.log");
         let child = Command::new(&binary)
             .args([
                 "broker",
@@ -193,16 +195,25 @@ impl Tansu {
             .stderr(Stdio::from(log))
             .spawn()
             .unwrap_or_else(|e| panic!("starting {} broker: {e}", binary.display()));
-        let tansu = Tansu {
+        let mut tansu = Tansu {
             child,
             port,
             _dir: dir,
         };
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Ok(Some(status)) = tansu.child.try_wait() {
+                panic!(
+                    "tansu exited ({status}) before listening (memory storage needs \
+                     `cargo install tansu --features dynostore`):\n{}",
+                    log()
+                );
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "tansu did not listen on {port} within 30 s"
+                "tansu did not listen on {port} within 30 s:\n{}",
+                log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }

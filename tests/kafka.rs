@@ -105,7 +105,10 @@ fn kafka_refused_and_silent() {
 #[test]
 fn kafka_against_tansu() {
     let Some(tansu) = Tansu::start() else {
-        skip("HEALTHPROBE_TANSU is not set (the path of a `tansu` binary, cargo install tansu)");
+        skip(
+            "HEALTHPROBE_TANSU is not set (the path of a `tansu` binary: \
+             cargo install --locked tansu --features dynostore)",
+        );
         return;
     };
     let target = tansu.target();
@@ -115,5 +118,16 @@ fn kafka_against_tansu() {
     out.check(
         line.detail.contains("controller"),
         "expected the broker count and controller",
+    );
+    // Ten checks leave no line in the broker's log at its default level.
+    let before = tansu.log();
+    for _ in 0..10 {
+        Cmd::new().arg(&target).run().healthy();
+    }
+    let after = tansu.log();
+    assert_eq!(
+        after.get(before.len()..).unwrap_or(&after),
+        "",
+        "tansu logged during ten checks"
     );
 }

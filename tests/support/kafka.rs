@@ -168,6 +168,7 @@ fn metadata(mode: Mode, version: i16) -> Vec<u8> {
 pub struct Tansu {
     child: Child,
     port: u16,
+    log: PathBuf,
     _dir: TempDir,
 }
 
@@ -198,6 +199,7 @@ impl Tansu {
         let mut tansu = Tansu {
             child,
             port,
+            log: log_path.clone(),
             _dir: dir,
         };
         let start = Instant::now();
@@ -222,6 +224,11 @@ impl Tansu {
 
     pub fn target(&self) -> String {
         format!("kafka://127.0.0.1:{}", self.port)
+    }
+
+    /// What tansu has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
 

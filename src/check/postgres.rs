@@ -74,7 +74,6 @@ pub(crate) fn parse_message(buf: &[u8]) -> Parsed<Message> {
 }
 
 /// The server's one-byte answer to SSLRequest: `S` (go ahead) or `N` (no TLS here).
-#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) fn parse_ssl_answer(buf: &[u8]) -> Parsed<u8> {
     Ok(buf.first().map(|&b| (b, 1)))
 }
@@ -138,7 +137,6 @@ fn startup(params: &PgParams) -> Vec<u8> {
 }
 
 /// SSLRequest: length 8, code 80877103.
-#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 fn auth_name(code: u32) -> &'static str {
@@ -661,39 +659,32 @@ pub(crate) fn steps(
         database,
         password,
     };
-    if target.db_tls() {
-        #[cfg(feature = "tls")]
-        {
-            wire::prepare_tls(ctx, target)?;
-            let mut sock = wire::connect(ctx, target, details)?;
-            let mut wire = Wire::new(&mut sock, ctx.deadline, "postgres");
-            wire.send(&SSL_REQUEST)?;
-            match wire.read(parse_ssl_answer)? {
-                b'S' if wire.buffered() == 0 => {}
-                b'S' => return Err(protocol("bytes after the answer to SSLRequest")),
-                b'N' => {
-                    return Err(Error::new(
-                        ErrorKind::Tls,
-                        "postgres: the server does not do TLS (it answered N to SSLRequest; sslmode=require)",
-                    ));
-                }
-                other => {
-                    return Err(protocol(&format!(
-                        "the answer to SSLRequest is {:?}, expected S or N",
-                        char::from(other)
-                    )));
-                }
-            }
-            let mut stream = wire::start_tls(ctx, target, sock, details)?;
-            let outcome = exchange(&mut stream, &params, ctx.deadline);
-            stream.close();
-            return outcome.map(|s| format!("{s}, over tls"));
-        }
-        #[cfg(not(feature = "tls"))]
-        return Err(crate::check::shared::unsupported(target, "tls"));
+    wire::session(
+        ctx,
+        target,
+        details,
+        target.db_tls().then_some(", over tls"),
+        |sock| ssl_request(sock, ctx.deadline),
+        |stream| exchange(stream, &params, ctx.deadline),
+    )
+}
+
+/// SSLRequest, and the server's one-byte answer: `S`, and nothing after it, lets TLS start.
+fn ssl_request(sock: &mut std::net::TcpStream, deadline: &Deadline) -> Result<(), Error> {
+    let mut wire = Wire::new(sock, deadline, "postgres");
+    wire.send(&SSL_REQUEST)?;
+    match wire.read(parse_ssl_answer)? {
+        b'S' if wire.buffered() == 0 => Ok(()),
+        b'S' => Err(protocol("bytes after the answer to SSLRequest")),
+        b'N' => Err(Error::new(
+            ErrorKind::Tls,
+            "postgres: the server does not do TLS (it answered N to SSLRequest; sslmode=require)",
+        )),
+        other => Err(protocol(&format!(
+            "the answer to SSLRequest is {:?}, expected S or N",
+            char::from(other)
+        ))),
     }
-    let mut stream = wire::connect(ctx, target, details)?;
-    exchange(&mut stream, &params, ctx.deadline)
 }
 
 #[cfg(test)]

@@ -39,6 +39,9 @@ pub enum TargetKind {
     Rediss,
     /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
     Memcached,
+    /// `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]`: `CONNECT` and `PING` answered `PONG`, the
+    /// server not in lame-duck mode (TLS when the server requires it).
+    Nats,
 }
 
 impl TargetKind {
@@ -58,6 +61,7 @@ impl TargetKind {
             "redis" => TargetKind::Redis,
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
+            "nats" => TargetKind::Nats,
             _ => return None,
         })
     }
@@ -79,6 +83,7 @@ impl TargetKind {
             TargetKind::Redis => "redis",
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
+            TargetKind::Nats => "nats",
         }
     }
 
@@ -96,7 +101,11 @@ impl TargetKind {
         self.is_http()
             || matches!(
                 self,
-                TargetKind::Postgres | TargetKind::Mysql | TargetKind::Redis | TargetKind::Rediss
+                TargetKind::Postgres
+                    | TargetKind::Mysql
+                    | TargetKind::Redis
+                    | TargetKind::Rediss
+                    | TargetKind::Nats
             )
     }
 
@@ -108,6 +117,7 @@ impl TargetKind {
             TargetKind::Mysql => Some(3306),
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
+            TargetKind::Nats => Some(4222),
             _ => None,
         }
     }
@@ -139,8 +149,8 @@ pub struct Target {
 const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
-    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://… or \
-    memcached://HOST[:PORT]";
+    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
+    memcached://HOST[:PORT] or nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]";
 
 impl Target {
     /// What this target checks.
@@ -276,7 +286,7 @@ impl FromStr for Target {
             }
             Some(_) => {
                 return Err(err(
-                    "expected no user:password@ (only http, https, postgres, mysql, redis and rediss targets take one)",
+                    "expected no user:password@ (only http, https, postgres, mysql, redis, rediss and nats targets take one)",
                 ));
             }
             None => authority,
@@ -676,5 +686,15 @@ mod tests {
     #[test]
     fn memcached_rejects_path() {
         bad("memcached://cache/x");
+    }
+
+    #[test]
+    fn nats_token_or_user_and_password() {
+        let x = t("nats://s3cret-token@broker");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Nats, 4222));
+        assert_eq!(x.login(), (Some("s3cret-token"), None));
+        assert_eq!(x.to_string(), "nats://***@broker");
+        assert_eq!(t("nats://u:p@broker:4223").login(), (Some("u"), Some("p")));
+        bad("nats://broker/x");
     }
 }

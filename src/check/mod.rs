@@ -38,6 +38,8 @@ mod memcached;
 #[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
+mod nats;
+#[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
 mod redis;
@@ -77,12 +79,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => gather(postgres::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Nats => gather(nats::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
-        | TargetKind::Memcached => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Memcached
+        | TargetKind::Nats => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod db;
 pub mod grpc;
 pub mod hostile;
 pub mod json;
+pub mod nats;
 mod server;
 pub mod skip;
 mod tls;

@@ -22,9 +22,10 @@
 //! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
-//! `postgres://`, `mysql://`, `redis://`, `rediss://`, `memcached://` and `nats://`, each ready
-//! in its own protocol's terms (a PostgreSQL standby in recovery, a Redis busy in a script or a
-//! NATS server in lame-duck mode is not), with
+//! `postgres://`, `mysql://`, `redis://`, `rediss://`, `memcached://`, `nats://` and
+//! `zookeeper://`, each ready in its own protocol's terms (a PostgreSQL standby in recovery, a
+//! Redis busy in a script, a NATS server in lame-duck mode or a ZooKeeper without quorum is
+//! not), with
 //! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
@@ -44,7 +45,8 @@
 //! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
-//! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `nats://` (and
+//! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `nats://`,
+//!   `zookeeper://` (and
 //!   `rediss://`, `postgres://…?sslmode=require` and NATS servers that require TLS with `tls`), hand-written protocol code plus RustCrypto's
 //!   `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or `mysql_native_password`
 //!   take their hashes from ring, so they need `tls` too; without it they fail naming it.

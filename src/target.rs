@@ -42,6 +42,9 @@ pub enum TargetKind {
     /// `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]`: `CONNECT` and `PING` answered `PONG`, the
     /// server not in lame-duck mode (TLS when the server requires it).
     Nats,
+    /// `zookeeper://HOST[:PORT]`: `srvr` answers a `Mode:` of leader, follower, standalone or
+    /// observer (a member without quorum is not serving requests).
+    Zookeeper,
 }
 
 impl TargetKind {
@@ -62,6 +65,7 @@ impl TargetKind {
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
             "nats" => TargetKind::Nats,
+            "zookeeper" => TargetKind::Zookeeper,
             _ => return None,
         })
     }
@@ -84,6 +88,7 @@ impl TargetKind {
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
             TargetKind::Nats => "nats",
+            TargetKind::Zookeeper => "zookeeper",
         }
     }
 
@@ -118,6 +123,7 @@ impl TargetKind {
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
             TargetKind::Nats => Some(4222),
+            TargetKind::Zookeeper => Some(2181),
             _ => None,
         }
     }
@@ -150,7 +156,8 @@ const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH],
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
     mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
-    memcached://HOST[:PORT] or nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]";
+    memcached://HOST[:PORT], nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT] or \
+    zookeeper://HOST[:PORT]";
 
 impl Target {
     /// What this target checks.
@@ -696,5 +703,13 @@ mod tests {
         assert_eq!(x.to_string(), "nats://***@broker");
         assert_eq!(t("nats://u:p@broker:4223").login(), (Some("u"), Some("p")));
         bad("nats://broker/x");
+    }
+
+    #[test]
+    fn zookeeper_host_and_port_only() {
+        let x = t("zookeeper://zk1");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Zookeeper, 2181));
+        bad("zookeeper://u:p@zk1");
+        bad("zookeeper://zk1:2181/chroot");
     }
 }

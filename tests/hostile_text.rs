@@ -1,4 +1,4 @@
-//! Hostile peers for the line-based dependency kinds (nats://): a peer that goes silent, speaks
+//! Hostile peers for the line-based dependency kinds (nats://, zookeeper://): a peer that goes silent, speaks
 //! garbage, sends an endless or oversized line or splits its reply byte by byte must never
 //! make the check hang, crash or lie. Every run is held by [`support::hostile`] to exit 0/1,
 //! an end by `--timeout` and the peak RSS bound, as in `hostile_db`; each prints
@@ -25,16 +25,40 @@ struct Kind {
     greeting: &'static [u8],
     /// The answer to the client's request.
     reply: &'static [u8],
+    /// Valid lines without end, after the request: the probe stops at a bound.
+    endless: &'static [u8],
 }
 
 const NATS_INFO: &[u8] = b"INFO {\"server_id\":\"NB\",\"version\":\"2.9.10\",\"proto\":1,\"headers\":true,\"max_payload\":1048576} \r\n";
 
+const ZK_SRVR: &[u8] = b"Zookeeper version: 3.8.0-x, built on 2024-12-29 17:54 UTC\nLatency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x0\nMode: standalone\nNode count: 5\n";
+
 fn kinds() -> Vec<Kind> {
-    vec![Kind {
-        scheme: "nats",
-        greeting: NATS_INFO,
-        reply: b"PONG\r\n",
-    }]
+    vec![
+        Kind {
+            scheme: "nats",
+            greeting: NATS_INFO,
+            reply: b"PONG\r\n",
+            endless: b"+OK\r\n",
+        },
+        Kind {
+            scheme: "zookeeper",
+            greeting: b"",
+            reply: ZK_SRVR,
+            endless: b"Received: 1\n",
+        },
+    ]
+}
+
+impl Kind {
+    /// What the server sends first: its greeting, or (when the client speaks first) its reply.
+    fn first(&self) -> &'static [u8] {
+        if self.greeting.is_empty() {
+            self.reply
+        } else {
+            self.greeting
+        }
+    }
 }
 
 fn read_some(s: &mut TcpStream) -> bool {
@@ -139,12 +163,26 @@ fn endless_and_oversized_lines() {
         let line = run.unhealthy_line(&t);
         run.reason_names(&line, &["longer than"]);
 
-        // Endless valid lines after the request: the probe stops at its bound of lines.
-        let srv = peer(&kind, true, |s| flood(s, b"+OK\r\n"));
+        // Endless valid lines after the request: the probe stops at its bound.
+        let endless = kind.endless;
+        let srv = peer(&kind, true, move |mut s| {
+            if s.write_all(&kind_head(endless)).is_ok() {
+                flood(s, endless);
+            }
+        });
         let t = target(&kind, &srv);
         let run = probe(&format!("{}_endless_lines", kind.scheme), FAST, &t);
         run.within(QUICK);
         run.unhealthy_line(&t);
+    }
+}
+
+/// What comes before endless lines: ZooKeeper's reply opens with its version line.
+fn kind_head(endless: &[u8]) -> Vec<u8> {
+    if endless.ends_with(b"\r\n") {
+        Vec::new()
+    } else {
+        ZK_SRVR[..ZK_SRVR.iter().position(|&b| b == b'\n').unwrap_or(0) + 1].to_vec()
     }
 }
 
@@ -167,13 +205,18 @@ fn healthy_reply_split_byte_by_byte() {
     }
 }
 
-/// The greeting dripped a byte every 300 ms cannot arrive in time: unhealthy by the deadline.
+/// The first answer dripped a byte every 300 ms cannot arrive in time: unhealthy by the
+/// deadline.
 #[test]
 fn reply_dripped_past_the_deadline() {
     for kind in kinds() {
-        let greeting = kind.greeting;
-        let srv = Server::raw(move |s| {
-            drip(&s, greeting, Duration::from_millis(300));
+        let first = kind.first();
+        let client_first = kind.greeting.is_empty();
+        let srv = Server::raw(move |mut s| {
+            if client_first && !read_some(&mut s) {
+                return;
+            }
+            drip(&s, first, Duration::from_millis(300));
             hold(s);
         });
         let t = target(&kind, &srv);

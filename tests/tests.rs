@@ -30,3 +30,4 @@ mod tcp;
 mod tls;
 mod unix;
 mod wait;
+mod zookeeper;

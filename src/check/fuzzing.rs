@@ -3,7 +3,7 @@
 //! API: hidden, and free to change.
 
 use crate::check::wire::Parsed;
-use crate::check::{memcached, mysql, nats, postgres, redis};
+use crate::check::{memcached, mysql, nats, postgres, redis, zookeeper};
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -63,13 +63,18 @@ pub fn nats(data: &[u8]) {
     let _ = nats::parse_info(data);
 }
 
+/// Replies to ZooKeeper's `srvr`.
+pub fn zookeeper(data: &[u8]) {
+    frames(data, zookeeper::parse_srvr, |_| {});
+}
+
 #[cfg(test)]
 mod tests {
     /// A few thousand pseudo-random inputs around real replies, so that a plain `cargo test`
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 8] = [
+        let seeds: [&[u8]; 10] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
@@ -78,6 +83,8 @@ mod tests {
             b"VERSION 1.6.18\r\n",
             b"INFO {\"version\":\"2.9.10\",\"ldm\":true,\"tls_required\":false} \r\nPONG\r\n",
             b"+OK\r\n-ERR 'Authorization Violation'\r\n",
+            b"Zookeeper version: 3.8.0-x, built on\nReceived: 1\nMode: follower\nNode count: 5\n",
+            b"This ZooKeeper instance is not currently serving requests\n",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -101,6 +108,7 @@ mod tests {
             super::redis(&data);
             super::memcached(&data);
             super::nats(&data);
+            super::zookeeper(&data);
         }
     }
 }

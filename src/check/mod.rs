@@ -51,6 +51,8 @@ mod transport;
 mod unix;
 #[cfg(feature = "db")]
 mod wire;
+#[cfg(feature = "db")]
+mod zookeeper;
 
 pub(crate) use shared::Ctx;
 
@@ -81,13 +83,16 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Nats => gather(nats::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Zookeeper => gather(zookeeper::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
         | TargetKind::Memcached
-        | TargetKind::Nats => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Nats
+        | TargetKind::Zookeeper => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

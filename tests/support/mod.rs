@@ -23,6 +23,7 @@ pub mod nats;
 mod server;
 pub mod skip;
 mod tls;
+pub mod zookeeper;
 
 pub use cmd::{Cmd, EARLY, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};

@@ -45,6 +45,11 @@ pub enum TargetKind {
     /// `zookeeper://HOST[:PORT]`: `srvr` answers a `Mode:` of leader, follower, standalone or
     /// observer (a member without quorum is not serving requests).
     Zookeeper,
+    /// `smtp://HOST[:PORT][?starttls]`: a 220 greeting and `EHLO` answered 250 (with
+    /// `?starttls`, after STARTTLS and the handshake too).
+    Smtp,
+    /// `smtps://HOST[:PORT]`: the same over TLS from the first byte.
+    Smtps,
 }
 
 impl TargetKind {
@@ -66,6 +71,8 @@ impl TargetKind {
             "memcached" => TargetKind::Memcached,
             "nats" => TargetKind::Nats,
             "zookeeper" => TargetKind::Zookeeper,
+            "smtp" => TargetKind::Smtp,
+            "smtps" => TargetKind::Smtps,
             _ => return None,
         })
     }
@@ -89,6 +96,8 @@ impl TargetKind {
             TargetKind::Memcached => "memcached",
             TargetKind::Nats => "nats",
             TargetKind::Zookeeper => "zookeeper",
+            TargetKind::Smtp => "smtp",
+            TargetKind::Smtps => "smtps",
         }
     }
 
@@ -124,6 +133,8 @@ impl TargetKind {
             TargetKind::Memcached => Some(11211),
             TargetKind::Nats => Some(4222),
             TargetKind::Zookeeper => Some(2181),
+            TargetKind::Smtp => Some(25),
+            TargetKind::Smtps => Some(465),
             _ => None,
         }
     }
@@ -147,7 +158,8 @@ pub struct Target {
     port: u16,
     path: String,
     userinfo: Option<String>,
-    /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`): TLS after SSLRequest.
+    /// TLS after an upgrade request: `postgres://…?sslmode=require` (or `verify-ca`,
+    /// `verify-full`: SSLRequest), `smtp://…?starttls` (STARTTLS).
     db_tls: bool,
     display: String,
 }
@@ -156,8 +168,8 @@ const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH],
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
     mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
-    memcached://HOST[:PORT], nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT] or \
-    zookeeper://HOST[:PORT]";
+    memcached://HOST[:PORT], nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT], \
+    zookeeper://HOST[:PORT], smtp://HOST[:PORT][?starttls] or smtps://HOST[:PORT]";
 
 impl Target {
     /// What this target checks.
@@ -215,7 +227,8 @@ impl Target {
         }
     }
 
-    /// `postgres://…?sslmode=require`: speak TLS after an SSLRequest.
+    /// `postgres://…?sslmode=require` or `smtp://…?starttls`: speak TLS after an upgrade
+    /// request (SSLRequest, STARTTLS).
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub(crate) fn db_tls(&self) -> bool {
         self.db_tls
@@ -346,6 +359,19 @@ impl FromStr for Target {
                     ));
                 }
                 db.into()
+            }
+            TargetKind::Smtp | TargetKind::Smtps => {
+                let query = path.strip_prefix('/').unwrap_or(path);
+                match query {
+                    "" => {}
+                    "?starttls" if kind == TargetKind::Smtp => target.db_tls = true,
+                    _ => {
+                        return Err(err(
+                            "expected nothing after the host but smtp's ?starttls, as in smtp://HOST:587?starttls",
+                        ));
+                    }
+                }
+                String::new()
             }
             _ if path.is_empty() || path == "/" => String::new(),
             _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
@@ -703,6 +729,27 @@ mod tests {
         assert_eq!(x.to_string(), "nats://***@broker");
         assert_eq!(t("nats://u:p@broker:4223").login(), (Some("u"), Some("p")));
         bad("nats://broker/x");
+    }
+
+    #[test]
+    fn smtp_ports_and_starttls() {
+        let x = t("smtp://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.db_tls()),
+            (TargetKind::Smtp, 25, false)
+        );
+        let x = t("smtp://mail:587?starttls");
+        assert_eq!((x.port(), x.db_tls()), (587, true));
+        assert!(t("smtp://mail:587/?starttls").db_tls());
+        let x = t("smtps://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.db_tls()),
+            (TargetKind::Smtps, 465, false)
+        );
+        bad("smtps://mail?starttls");
+        bad("smtp://mail?tls");
+        bad("smtp://mail/x");
+        bad("smtp://u:p@mail");
     }
 
     #[test]

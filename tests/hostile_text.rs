@@ -1,4 +1,4 @@
-//! Hostile peers for the line-based dependency kinds (nats://, zookeeper://): a peer that goes silent, speaks
+//! Hostile peers for the line-based dependency kinds (nats://, zookeeper://, smtp://): a peer that goes silent, speaks
 //! garbage, sends an endless or oversized line or splits its reply byte by byte must never
 //! make the check hang, crash or lie. Every run is held by [`support::hostile`] to exit 0/1,
 //! an end by `--timeout` and the peak RSS bound, as in `hostile_db`; each prints
@@ -46,6 +46,12 @@ fn kinds() -> Vec<Kind> {
             greeting: b"",
             reply: ZK_SRVR,
             endless: b"Received: 1\n",
+        },
+        Kind {
+            scheme: "smtp",
+            greeting: b"220 peer ESMTP\r\n",
+            reply: b"250-peer\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
+            endless: b"250-x\r\n",
         },
     ]
 }

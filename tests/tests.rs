@@ -26,6 +26,7 @@ mod http_json;
 mod install;
 mod nats;
 mod seal;
+mod smtp;
 mod tcp;
 mod tls;
 mod unix;

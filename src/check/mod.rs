@@ -44,6 +44,8 @@ mod postgres;
 #[cfg(feature = "db")]
 mod redis;
 mod shared;
+#[cfg(feature = "db")]
+mod smtp;
 mod tcp;
 #[cfg(feature = "tls")]
 mod tls;
@@ -85,6 +87,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Nats => gather(nats::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Zookeeper => gather(zookeeper::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Smtp | TargetKind::Smtps => gather(smtp::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
@@ -92,7 +96,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         | TargetKind::Rediss
         | TargetKind::Memcached
         | TargetKind::Nats
-        | TargetKind::Zookeeper => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Zookeeper
+        | TargetKind::Smtp
+        | TargetKind::Smtps => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod json;
 pub mod nats;
 mod server;
 pub mod skip;
+pub mod smtp;
 mod tls;
 pub mod zookeeper;
 

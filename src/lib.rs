@@ -48,8 +48,9 @@
 //! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `nats://`,
 //!   `zookeeper://`, `smtp://` (and `rediss://`, `postgres://…?sslmode=require`, NATS servers
 //!   that require TLS, `smtps://` and `smtp://…?starttls` with `tls`), hand-written protocol
-//!   code plus RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or `mysql_native_password`
-//!   take their hashes from ring, so they need `tls` too; without it they fail naming it.
+//!   code plus RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or
+//!   `mysql_native_password` take their hashes from ring, so they need `tls` too; without it
+//!   they fail naming it.
 //! - `test-panic` (off; for tests only): the binary panics inside every check when
 //!   `HEALTHPROBE_TEST_PANIC` is set, so that a release-profile build can test the panic
 //!   contract. Debug builds have the trigger without it. Never enable it in a shipped binary.

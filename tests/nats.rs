@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::support::db::secret_file;
 use crate::support::hostile::hold;
 use crate::support::nats::NatsServer;
-use crate::support::{Cmd, Pki, Server, TempDir, dead_port};
+use crate::support::{Cmd, Pki, Server, TempDir, TestCa, dead_port};
 
 /// Generous: a check against loopback takes milliseconds.
 const QUICK: Duration = Duration::from_secs(3);
@@ -193,6 +193,48 @@ fn nats_tls_verified_with_the_test_ca() {
     }
     let log = srv.log_since(from);
     assert!(log.is_empty(), "{log}");
+}
+
+/// A server that verifies its clients' certificates (`tls { verify: true }`): the probe's
+/// `--cert`/`--key` apply to the handshake NATS asks for, as to every TLS target.
+#[test]
+fn nats_tls_client_certificate() {
+    let ca = TestCa::new("healthprobe nats CA");
+    let pki = ca.server(&["localhost", "127.0.0.1"]);
+    let client = ca.client("probe");
+    let Some(srv) = NatsServer::start(
+        r#"tls { cert_file: "{dir}/cert.pem", key_file: "{dir}/key.pem", ca_file: "{dir}/ca.pem", verify: true }"#,
+        &[
+            ("cert.pem", &pki.leaf_pem()),
+            ("key.pem", &pki.key_pem()),
+            ("ca.pem", &ca.pem),
+        ],
+    ) else {
+        return;
+    };
+    let dir = TempDir::new();
+    let ca_file = dir.write("ca.pem", &ca.pem);
+    let cert = dir.write("client.pem", &client.cert_pem);
+    let key = dir.write("client.key", &client.key_pem);
+    let target = format!("nats://127.0.0.1:{}", srv.port());
+    let ca_file = ca_file.to_str().unwrap();
+    let detail = healthy(
+        &[
+            "--ca-file",
+            ca_file,
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            &target,
+        ],
+        &target,
+    );
+    assert!(detail.ends_with(", over tls"), "{detail}");
+    // Without a client certificate the server ends the handshake (or the connection).
+    let out = Cmd::new().args(["--ca-file", ca_file, &target]).run();
+    out.unhealthy().within(QUICK);
+    out.reports_one(false, &target);
 }
 
 /// A TLS server (the test PKI's certificate) with a user.

@@ -11,7 +11,7 @@
 #   grpc     the real gRPC health server the tests start (grpcio, grpcio-health-checking in .venv)
 #   test     build + grpc + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
-#            readiness tests), iproute2
+#            readiness tests), nats-server, ZooKeeper with a JRE, Postfix, iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
 #            its libc headers (libc6-dev-arm64-cross: not a Depends, so named), qemu-user-static
 #   docker   Debian's engine and Compose (scripts/dockerd.sh starts and stops the engine)
@@ -69,6 +69,15 @@ setup_test() {
     # the clients are Depends of the servers, named all the same.
     need_deb valgrind time openssl procps iproute2 \
         postgresql mariadb-server mariadb-client redis-server redis-tools memcached
+    # NATS readiness tests (tests/nats.rs): Debian's NATS server.
+    need_deb nats-server
+    # ZooKeeper readiness tests (tests/zookeeper.rs): Debian's ZooKeeper jar (not zookeeperd,
+    # whose service the tests do not use), the Java runtime it runs on, and log4j 1.2 with its
+    # SLF4J binding (Depends of libzookeeper-java, named: the tests put them on the class path).
+    need_deb zookeeper default-jre-headless liblog4j1.2-java libslf4j-java
+    # SMTP readiness tests (tests/smtp.rs, as root): Debian's Postfix, started from a config dir
+    # of the test's own (its own service is not started: policy-rc.d above).
+    need_deb postfix
 }
 
 setup_arm64() {

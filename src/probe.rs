@@ -265,7 +265,8 @@ impl ProbeBuilder {
         self
     }
 
-    /// The password of `postgres://`, `mysql://` and `redis://` targets; wins over a password
+    /// The password of `postgres://`, `mysql://`, `redis://` and `nats://` targets (for `nats://`
+    /// without a user: the token); wins over a password
     /// in the target's URL.
     ///
     /// Defaults to none: the URL's password, if any.

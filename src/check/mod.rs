@@ -38,10 +38,14 @@ mod memcached;
 #[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
+mod nats;
+#[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
 mod redis;
 mod shared;
+#[cfg(feature = "db")]
+mod smtp;
 mod tcp;
 #[cfg(feature = "tls")]
 mod tls;
@@ -49,6 +53,8 @@ mod transport;
 mod unix;
 #[cfg(feature = "db")]
 mod wire;
+#[cfg(feature = "db")]
+mod zookeeper;
 
 pub(crate) use shared::Ctx;
 
@@ -72,6 +78,12 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => postgres::steps,
         #[cfg(feature = "db")]
         TargetKind::Mysql => mysql::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Nats => nats::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Zookeeper => zookeeper::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Smtp | TargetKind::Smtps => smtp::steps,
         #[allow(unreachable_patterns)] // Reached only by a build without some feature.
         kind => {
             let feature = kind.row().feature.unwrap_or("?");

@@ -97,13 +97,9 @@ impl Target {
 
     /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`; every TLS target is
     /// verified, `-k` turns that off): speak TLS after an SSLRequest. `disable`, `allow` and
-    /// `prefer` stay in plain text. `smtp://…?starttls`: STARTTLS after the first EHLO.
+    /// `prefer` stay in plain text.
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub(crate) fn db_tls(&self) -> bool {
-        if self.kind == TargetKind::Smtp {
-            // `smtp://…?starttls`: STARTTLS.
-            return self.param("starttls").is_some();
-        }
         matches!(
             self.param("sslmode"),
             Some("require" | "verify-ca" | "verify-full")
@@ -638,15 +634,15 @@ mod tests {
     fn smtp_ports_and_starttls() {
         let x = t("smtp://mail");
         assert_eq!(
-            (x.kind(), x.port(), x.db_tls()),
+            (x.kind(), x.port(), x.param("starttls").is_some()),
             (TargetKind::Smtp, 25, false)
         );
         let x = t("smtp://mail:587?starttls");
-        assert_eq!((x.port(), x.db_tls()), (587, true));
-        assert!(t("smtp://mail:587/?starttls").db_tls());
+        assert_eq!((x.port(), x.param("starttls").is_some()), (587, true));
+        assert!(t("smtp://mail:587/?starttls").param("starttls").is_some());
         let x = t("smtps://mail");
         assert_eq!(
-            (x.kind(), x.port(), x.db_tls()),
+            (x.kind(), x.port(), x.param("starttls").is_some()),
             (TargetKind::Smtps, 465, false)
         );
         bad("smtps://mail?starttls");

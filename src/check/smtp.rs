@@ -143,7 +143,7 @@ pub(crate) fn steps(
     details: &mut Vec<Detail>,
 ) -> Result<String, Error> {
     let implicit_tls = target.kind() == TargetKind::Smtps;
-    let starttls = target.db_tls();
+    let starttls = target.param("starttls").is_some();
     #[cfg(not(feature = "tls"))]
     if implicit_tls || starttls {
         return Err(crate::check::shared::unsupported(target, "tls"));

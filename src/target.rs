@@ -39,6 +39,16 @@ pub enum TargetKind {
     Rediss,
     /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
     Memcached,
+    /// `amqp://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]` (RabbitMQ): the broker sends
+    /// `Connection.Start` (and, with a password, the login and `Connection.Open` of the vhost
+    /// succeed).
+    Amqp,
+    /// `amqps://…`: the same over TLS.
+    Amqps,
+    /// `mqtt://[USER:PASSWORD@]HOST[:PORT]`: `CONNECT` (MQTT 3.1.1) answered `CONNACK` 0.
+    Mqtt,
+    /// `mqtts://…`: the same over TLS.
+    Mqtts,
 }
 
 impl TargetKind {
@@ -58,6 +68,10 @@ impl TargetKind {
             "redis" => TargetKind::Redis,
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
+            "amqp" => TargetKind::Amqp,
+            "amqps" => TargetKind::Amqps,
+            "mqtt" => TargetKind::Mqtt,
+            "mqtts" => TargetKind::Mqtts,
             _ => return None,
         })
     }
@@ -79,6 +93,10 @@ impl TargetKind {
             TargetKind::Redis => "redis",
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
+            TargetKind::Amqp => "amqp",
+            TargetKind::Amqps => "amqps",
+            TargetKind::Mqtt => "mqtt",
+            TargetKind::Mqtts => "mqtts",
         }
     }
 
@@ -96,7 +114,14 @@ impl TargetKind {
         self.is_http()
             || matches!(
                 self,
-                TargetKind::Postgres | TargetKind::Mysql | TargetKind::Redis | TargetKind::Rediss
+                TargetKind::Postgres
+                    | TargetKind::Mysql
+                    | TargetKind::Redis
+                    | TargetKind::Rediss
+                    | TargetKind::Amqp
+                    | TargetKind::Amqps
+                    | TargetKind::Mqtt
+                    | TargetKind::Mqtts
             )
     }
 
@@ -108,6 +133,10 @@ impl TargetKind {
             TargetKind::Mysql => Some(3306),
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
+            TargetKind::Amqp => Some(5672),
+            TargetKind::Amqps => Some(5671),
+            TargetKind::Mqtt => Some(1883),
+            TargetKind::Mqtts => Some(8883),
             _ => None,
         }
     }
@@ -139,8 +168,9 @@ pub struct Target {
 const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
-    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://… or \
-    memcached://HOST[:PORT]";
+    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
+    memcached://HOST[:PORT], amqp://[USER:PASSWORD@]HOST[:PORT][/VHOST], amqps://…, \
+    mqtt://[USER:PASSWORD@]HOST[:PORT] or mqtts://…";
 
 impl Target {
     /// What this target checks.
@@ -161,8 +191,8 @@ impl Target {
 
     /// The path: the request path and query for HTTP (`/` when none was given), the service
     /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
-    /// the database name for `postgres:` and `mysql:` and the database number for `redis:`
-    /// (empty when none).
+    /// the database name for `postgres:` and `mysql:`, the database number for `redis:`
+    /// (empty when none), and the vhost for `amqp:` (decoded; `/` when none).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -276,7 +306,7 @@ impl FromStr for Target {
             }
             Some(_) => {
                 return Err(err(
-                    "expected no user:password@ (only http, https, postgres, mysql, redis and rediss targets take one)",
+                    "expected no user:password@ (only http, https, postgres, mysql, redis, rediss, amqp, amqps, mqtt and mqtts targets take one)",
                 ));
             }
             None => authority,
@@ -330,6 +360,7 @@ impl FromStr for Target {
                 }
                 db.into()
             }
+            TargetKind::Amqp | TargetKind::Amqps => amqp_vhost(path).map_err(|e| err(e))?,
             _ if path.is_empty() || path == "/" => String::new(),
             _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
         };
@@ -359,6 +390,25 @@ fn postgres_tls(query: &str) -> Result<bool, String> {
         }
     }
     Ok(tls)
+}
+
+/// The vhost of an `amqp://` target, as the AMQP URI spec has it: the path without its `/`,
+/// percent-decoded (`/%2F` is the vhost `/`, which is also the default: no path, or `/`).
+/// A query (`?heartbeat=10`, which an app's own URL may carry) is ignored.
+fn amqp_vhost(path: &str) -> Result<String, &'static str> {
+    let (name, query) = path.split_once('?').unwrap_or((path, ""));
+    if name.contains('#') || query.contains('#') {
+        return Err("expected no #fragment");
+    }
+    let name = name.strip_prefix('/').unwrap_or(name);
+    if name.contains('/') {
+        return Err("expected at most a vhost name after the host (a / in it as %2F)");
+    }
+    let vhost = percent_decode(name, true).ok_or("expected valid %XX escapes")?;
+    if vhost.len() > 255 {
+        return Err("expected a vhost name of at most 255 bytes");
+    }
+    Ok(if vhost.is_empty() { "/".into() } else { vhost })
 }
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
@@ -671,6 +721,34 @@ mod tests {
         assert_eq!(t("redis://db/").path(), "");
         bad("redis://db/x");
         bad("redis://db/1?x");
+    }
+
+    #[test]
+    fn amqp_and_mqtt_default_ports() {
+        assert_eq!(t("amqp://mq").port(), 5672);
+        assert_eq!(t("amqps://mq").port(), 5671);
+        assert_eq!(t("mqtt://mq").port(), 1883);
+        assert_eq!(t("mqtts://mq").port(), 8883);
+        assert_eq!(t("AMQP://mq:5673").kind(), TargetKind::Amqp);
+    }
+
+    #[test]
+    fn amqp_vhost() {
+        assert_eq!(t("amqp://mq").path(), "/");
+        assert_eq!(t("amqp://mq/").path(), "/");
+        assert_eq!(t("amqp://mq/%2F").path(), "/");
+        assert_eq!(t("amqp://u:p@mq/app%2Fprod").path(), "app/prod");
+        assert_eq!(t("amqps://mq/app?heartbeat=10").path(), "app");
+        bad("amqp://mq/a/b");
+        bad("amqp://mq/%zz");
+        bad(&format!("amqp://mq/{}", "v".repeat(256)));
+    }
+
+    #[test]
+    fn mqtt_takes_login_but_no_path() {
+        assert_eq!(t("mqtt://u:p@mq").login(), (Some("u"), Some("p")));
+        assert_eq!(t("mqtt://mq/").path(), "");
+        bad("mqtt://mq/topic");
     }
 
     #[test]

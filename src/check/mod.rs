@@ -25,6 +25,8 @@ use crate::error::Error;
 use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
+#[cfg(feature = "db")]
+mod amqp;
 mod base64;
 mod file;
 #[cfg(feature = "db")]
@@ -35,6 +37,8 @@ mod http;
 pub(crate) mod json;
 #[cfg(feature = "db")]
 mod memcached;
+#[cfg(feature = "db")]
+mod mqtt;
 #[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
@@ -77,12 +81,20 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => gather(postgres::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Amqp | TargetKind::Amqps => gather(amqp::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Mqtt | TargetKind::Mqtts => gather(mqtt::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
-        | TargetKind::Memcached => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Memcached
+        | TargetKind::Amqp
+        | TargetKind::Amqps
+        | TargetKind::Mqtt
+        | TargetKind::Mqtts => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

@@ -74,6 +74,9 @@ pub fn mqtt(data: &[u8]) {
     frames(data, mqtt::parse_packet, |p| {
         let _ = mqtt::connack_code(&p);
     });
+    if let Ok(Some((p, _))) = mqtt::parse_connack(data) {
+        assert_eq!(p.first, 0x20);
+    }
 }
 
 #[cfg(test)]

@@ -79,6 +79,18 @@ pub(crate) fn parse_packet(buf: &[u8]) -> Parsed<Packet> {
     )))
 }
 
+/// The server's first packet, which must be a `CONNACK`: anything else is refused at its first
+/// byte, before its length is waited for.
+pub(crate) fn parse_connack(buf: &[u8]) -> Parsed<Packet> {
+    match buf.first() {
+        Some(&CONNACK) | None => parse_packet(buf),
+        Some(_) => Err(format!(
+            "expected CONNACK, got {:?}",
+            shorten(&wire::server_text(&buf[..buf.len().min(40)]))
+        )),
+    }
+}
+
 /// The `CONNACK` return code of `packet`, or why it is not a `CONNACK`.
 pub(crate) fn connack_code(packet: &Packet) -> Result<u8, String> {
     if packet.first != CONNACK {
@@ -162,7 +174,7 @@ pub(crate) fn exchange(
 ) -> Result<String, Error> {
     let mut wire = Wire::new(stream, deadline, "mqtt");
     wire.send(&connect(params))?;
-    let packet = wire.read(parse_packet)?;
+    let packet = wire.read(parse_connack)?;
     let code = connack_code(&packet)
         .map_err(|why| Error::new(ErrorKind::Protocol, format!("mqtt: {why}")))?;
     if code != 0 {
@@ -228,6 +240,12 @@ mod tests {
         assert_eq!(parse_packet(b"\x20"), Ok(None));
         assert_eq!(parse_packet(b"\x20\x02\x00"), Ok(None));
         assert_eq!(parse_packet(b"\x30\xff\xff"), Ok(None));
+    }
+
+    #[test]
+    fn only_connack_first() {
+        assert!(parse_connack(b"HTTP/1.1 400").is_err());
+        assert_eq!(parse_connack(b"\x20\x02"), Ok(None));
     }
 
     #[test]

@@ -33,7 +33,7 @@ const GRACE: Duration = Duration::from_millis(150);
 #[derive(FromArgs)]
 /// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
 /// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://,
-/// postgres://, mysql://, redis://, rediss://, memcached://.
+/// postgres://, mysql://, redis://, rediss://, memcached://, amqp://, amqps://, mqtt://, mqtts://.
 #[argh(
     note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp).\n`healthprobe seal OUT [--keep-env NAME]... ARGS...` writes OUT: a copy that runs only the check ARGS describe (see `healthprobe seal --help`)."
 )]
@@ -94,7 +94,7 @@ struct Args {
     #[argh(option)]
     bearer_file: Option<String>,
 
-    /// postgres/mysql/redis password: the file's contents, trimmed (wins over one in the url)
+    /// postgres/mysql/redis/amqp/mqtt password: the file's contents, trimmed (wins over one in the url)
     #[argh(option)]
     password_file: Option<String>,
 

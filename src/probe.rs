@@ -263,8 +263,8 @@ impl ProbeBuilder {
         self
     }
 
-    /// The password of `postgres://`, `mysql://` and `redis://` targets; wins over a password
-    /// in the target's URL.
+    /// The password of `postgres://`, `mysql://`, `redis://`, `amqp://` and `mqtt://` targets
+    /// (and their TLS schemes); wins over a password in the target's URL.
     ///
     /// Defaults to none: the URL's password, if any.
     pub fn password(mut self, password: impl Into<String>) -> Self {
@@ -272,8 +272,8 @@ impl ProbeBuilder {
         self
     }
 
-    /// Reads the password of `postgres://`, `mysql://` and `redis://` targets from this file,
-    /// trimmed, in [`ProbeBuilder::build`]; wins over [`ProbeBuilder::password`] and over a
+    /// Reads the password of `postgres://`, `mysql://`, `redis://`, `amqp://` and `mqtt://`
+    /// targets (and their TLS schemes) from this file, trimmed, in [`ProbeBuilder::build`]; wins over [`ProbeBuilder::password`] and over a
     /// password in the target's URL. Keeps the password out of the command line, which Docker
     /// records.
     ///

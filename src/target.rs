@@ -360,7 +360,7 @@ impl FromStr for Target {
                 }
                 db.into()
             }
-            TargetKind::Amqp | TargetKind::Amqps => amqp_vhost(path).map_err(|e| err(e))?,
+            TargetKind::Amqp | TargetKind::Amqps => amqp_vhost(path).map_err(&err)?,
             _ if path.is_empty() || path == "/" => String::new(),
             _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
         };

@@ -66,6 +66,10 @@ fn amqp_ready_without_and_with_a_login() {
     // JSON and -v never show the password.
     let out = Cmd::new().args(["--format", "json", "-v", &login]).run();
     out.healthy().lacks(PASSWORD).contains("logged in as probe");
+    // `localhost` is both loopbacks, tried in turn; the broker listens on 127.0.0.1 only.
+    let local = format!("amqp://localhost:{port}");
+    healthy(&[&local], &local);
+    unhealthy(&["-6", &local], &local, "connection refused");
 }
 
 #[test]
@@ -256,6 +260,11 @@ fn mqtt_anonymous_broker() {
         healthy(&[&plain], &plain),
         "CONNACK 0 (connection accepted)"
     );
+    // Wait for it, then become the app.
+    let out = Cmd::new()
+        .args(["--wait", "5s", &plain, "--", "sh", "-c", "echo app ran"])
+        .run();
+    out.healthy().within(QUICK).contains("app ran");
     mq.stop();
     unhealthy(&[&plain], &plain, "connection refused");
 }

@@ -6,7 +6,8 @@
 //!
 //! Crates considered: `rumqttc` (async, on tokio with its own TLS stack; estimated at 200 KB or
 //! more in the static binary, not built here) and `paho-mqtt` (C bindings: not static-friendly).
-//! One packet out, one in, and a two-byte goodbye are written here: about 1 KB.
+//! One packet out, one in, and a two-byte goodbye are written here: 3.7 KB of the x86_64 musl
+//! release binary's text (measured: `size` of a build with and without the kind).
 
 use crate::check::shared::{Ctx, Timed, shorten};
 use crate::check::wire::{self, Parsed, Wire};

@@ -22,10 +22,11 @@
 //! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
-//! `postgres://`, `mysql://`, `redis://`, `rediss://` and `memcached://`, and the message
-//! brokers `amqp://`, `amqps://` (RabbitMQ: a login and the vhost open) and `mqtt://`,
-//! `mqtts://` (`CONNACK` 0), each ready in its own protocol's terms (a PostgreSQL standby in
-//! recovery, a Redis busy in a script or a RabbitMQ without the vhost is not), with
+//! `postgres://` (or `postgresql://`), `mysql://` (or `mariadb://`), `redis://`, `rediss://` and
+//! `memcached://`, and the message brokers `amqp://`, `amqps://` (RabbitMQ: a login and the
+//! vhost open) and `mqtt://`, `mqtts://` (`CONNACK` 0), each ready in its own protocol's terms
+//! (a PostgreSQL standby in recovery, a Redis busy in a script or a RabbitMQ without the vhost
+//! is not), with
 //! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
@@ -79,6 +80,7 @@ mod deadline;
 mod duration;
 mod error;
 mod expand;
+mod kind;
 mod net;
 mod probe;
 #[cfg(feature = "cli")]

@@ -581,6 +581,19 @@ pub(crate) fn exchange(
     ))
 }
 
+/// The vhost of the target's path: `/` when none (no path, or `/` alone), as the AMQP URI
+/// spec's clients default it; at most 255 bytes (a short string).
+fn vhost(path: &str) -> Result<&str, Error> {
+    match path {
+        "" => Ok("/"),
+        v if v.len() > 255 => Err(Error::new(
+            ErrorKind::Usage,
+            "amqp: a vhost name of more than 255 bytes",
+        )),
+        v => Ok(v),
+    }
+}
+
 /// A check's steps (mod.rs gathers the details into the outcome).
 pub(crate) fn steps(
     ctx: &Ctx<'_>,
@@ -592,7 +605,7 @@ pub(crate) fn steps(
         // RabbitMQ's default user, as AMQP URIs without one mean it.
         user: user.unwrap_or("guest"),
         password,
-        vhost: target.path(),
+        vhost: vhost(target.path())?,
     };
     if target.kind() == TargetKind::Amqps {
         #[cfg(feature = "tls")]
@@ -663,6 +676,13 @@ mod tests {
         let start = parse_start(&args).unwrap();
         assert_eq!(start.broker(), "RabbitMQ 3.10.8");
         assert_eq!(start.mechanisms, "AMQPLAIN PLAIN");
+    }
+
+    #[test]
+    fn vhost_defaults_to_slash() {
+        assert_eq!(vhost("").unwrap(), "/");
+        assert_eq!(vhost("app").unwrap(), "app");
+        assert!(vhost(&"v".repeat(256)).is_err());
     }
 
     #[test]

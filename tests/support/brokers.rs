@@ -101,6 +101,20 @@ fn wait_accepts(port: u16, what: &str, log: impl Fn() -> String) {
 
 // --- RabbitMQ ------------------------------------------------------------------------------------
 
+/// Whether RabbitMQ and epmd are installed; if not, a skip (a failure under
+/// `HEALTHPROBE_REQUIRE_DB=1`).
+#[track_caller]
+fn rabbit_installed() -> bool {
+    if !Path::new(RABBITMQ_SERVER).is_file() {
+        skip_unless(
+            REQUIRE_DB,
+            "RabbitMQ is not installed (Debian package rabbitmq-server: scripts/setup.sh test)",
+        );
+        return false;
+    }
+    installed("epmd", "erlang-base")
+}
+
 /// A RabbitMQ node with the users and vhosts of [`DEFINITIONS`].
 pub struct Rabbit {
     /// The `sh` that runs epmd and the broker; closing its stdin stops them.
@@ -131,6 +145,10 @@ impl Rabbit {
     #[track_caller]
     pub fn shared() -> Option<&'static Rabbit> {
         static SHARED: OnceLock<Option<Rabbit>> = OnceLock::new();
+        // Each test says its own skip, not only the one that would have started the broker.
+        if !rabbit_installed() {
+            return None;
+        }
         SHARED
             .get_or_init(|| Rabbit::start(&Pki::new(&["localhost", "127.0.0.1"])))
             .as_ref()
@@ -139,14 +157,7 @@ impl Rabbit {
     /// A broker of its own, with a certificate from `pki` on its AMQPS listener.
     #[track_caller]
     pub fn start(pki: &Pki) -> Option<Rabbit> {
-        if !Path::new(RABBITMQ_SERVER).is_file() {
-            skip_unless(
-                REQUIRE_DB,
-                "RabbitMQ is not installed (Debian package rabbitmq-server: scripts/setup.sh test)",
-            );
-            return None;
-        }
-        if !installed("epmd", "erlang-base") {
+        if !rabbit_installed() {
             return None;
         }
         // The boot burns CPU for seconds: no probe run of another test beside it.

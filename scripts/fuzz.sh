@@ -18,7 +18,7 @@ say() { printf 'fuzz: %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib/nightly.sh
 . scripts/lib/nightly.sh  # NIGHTLY, the toolchain setup.sh installed
 export PATH="$PATH:$PWD/.venv/bin"
-targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached dep_amqp dep_mqtt seal_decode json_condition)
+targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached dep_nats dep_zookeeper dep_smtp dep_amqp dep_mqtt seal_decode json_condition)
 total=0
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"

@@ -97,9 +97,13 @@ impl Target {
 
     /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`; every TLS target is
     /// verified, `-k` turns that off): speak TLS after an SSLRequest. `disable`, `allow` and
-    /// `prefer` stay in plain text.
+    /// `prefer` stay in plain text. `smtp://…?starttls`: STARTTLS after the first EHLO.
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub(crate) fn db_tls(&self) -> bool {
+        if self.kind == TargetKind::Smtp {
+            // `smtp://…?starttls`: STARTTLS.
+            return self.param("starttls").is_some();
+        }
         matches!(
             self.param("sslmode"),
             Some("require" | "verify-ca" | "verify-full")
@@ -207,6 +211,20 @@ impl Target {
                 n.into()
             }
             PathRule::Empty if path.is_empty() || path == "/" => String::new(),
+            PathRule::Query { params } => {
+                let rest = path.strip_prefix('/').unwrap_or(path);
+                let query = match rest.strip_prefix('?') {
+                    Some(query) => query,
+                    None if rest.is_empty() => "",
+                    None => return Err(format!("expected no path, as in {usage}")),
+                };
+                if query.contains('#') {
+                    return Err("expected no #fragment".into());
+                }
+                check_query(query, params, false, usage)?;
+                self.query = query.into();
+                String::new()
+            }
             PathRule::Empty => return Err(format!("expected no path, as in {usage}")),
             PathRule::Name {
                 what,
@@ -260,6 +278,9 @@ fn check_query(
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match params.iter().find(|p| p.key == key) {
+            Some(p) if p.values == [""] && !value.is_empty() => {
+                return Err(format!("expected {key} without a value, as in {usage}"));
+            }
             Some(p) if !p.values.is_empty() && !p.values.contains(&value) => {
                 let (last, first) = p.values.split_last().unwrap_or((&"", &[]));
                 return Err(format!("expected {key}={} or {last}", first.join(", ")));
@@ -593,6 +614,46 @@ mod tests {
     #[test]
     fn memcached_rejects_path() {
         bad("memcached://cache/x");
+    }
+
+    #[test]
+    fn nats_token_or_user_and_password() {
+        let x = t("nats://s3cret-token@broker");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Nats, 4222));
+        assert_eq!(x.login(), (Some("s3cret-token"), None));
+        assert_eq!(x.to_string(), "nats://***@broker");
+        assert_eq!(t("nats://u:p@broker:4223").login(), (Some("u"), Some("p")));
+        bad("nats://broker/x");
+    }
+
+    #[test]
+    fn zookeeper_host_and_port_only() {
+        let x = t("zookeeper://zk1");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Zookeeper, 2181));
+        bad("zookeeper://u:p@zk1");
+        bad("zookeeper://zk1:2181/chroot");
+    }
+
+    #[test]
+    fn smtp_ports_and_starttls() {
+        let x = t("smtp://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.db_tls()),
+            (TargetKind::Smtp, 25, false)
+        );
+        let x = t("smtp://mail:587?starttls");
+        assert_eq!((x.port(), x.db_tls()), (587, true));
+        assert!(t("smtp://mail:587/?starttls").db_tls());
+        let x = t("smtps://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.db_tls()),
+            (TargetKind::Smtps, 465, false)
+        );
+        bad("smtps://mail?starttls");
+        bad("smtp://mail?tls");
+        bad("smtp://mail?starttls=no");
+        bad("smtp://mail/x");
+        bad("smtp://u:p@mail");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! API: hidden, and free to change.
 
 use crate::check::wire::Parsed;
-use crate::check::{amqp, memcached, mqtt, mysql, postgres, redis};
+use crate::check::{amqp, memcached, mqtt, mysql, nats, postgres, redis, smtp, zookeeper};
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -53,6 +53,29 @@ pub fn memcached(data: &[u8]) {
     frames(data, memcached::parse_version, |_| {});
 }
 
+/// NATS server lines; every `-ERR` text is one line.
+pub fn nats(data: &[u8]) {
+    frames(data, nats::parse_op, |op| {
+        if let nats::Op::Err(text) = op {
+            assert!(!text.contains(['\n', '\r']), "{text:?}");
+        }
+    });
+    let _ = nats::parse_info(data);
+}
+
+/// Replies to ZooKeeper's `srvr`.
+pub fn zookeeper(data: &[u8]) {
+    frames(data, zookeeper::parse_srvr, |_| {});
+}
+
+/// SMTP replies (greetings, multi-line EHLO replies).
+pub fn smtp(data: &[u8]) {
+    frames(data, smtp::parse_reply, |r| {
+        assert!((0..1000).contains(&r.code), "code {}", r.code);
+        assert!(!r.lines.is_empty());
+    });
+}
+
 /// AMQP 0-9-1 frames, and the connection methods the amqp check reads.
 pub fn amqp(data: &[u8]) {
     frames(data, amqp::parse_frame, |f| {
@@ -85,13 +108,19 @@ mod tests {
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 9] = [
+        let seeds: [&[u8]; 15] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
             b"\x06\0\0\x02\xff\x10\x04#28000",
             b"+PONG\r\n-BUSY x\r\n",
             b"VERSION 1.6.18\r\n",
+            b"INFO {\"version\":\"2.9.10\",\"ldm\":true,\"tls_required\":false} \r\nPONG\r\n",
+            b"+OK\r\n-ERR 'Authorization Violation'\r\n",
+            b"Zookeeper version: 3.8.0-x, built on\nReceived: 1\nMode: follower\nNode count: 5\n",
+            b"This ZooKeeper instance is not currently serving requests\n",
+            b"220 mail ESMTP Postfix\r\n250-mail\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+            b"421 4.3.2 Service shutting down\r\n",
             b"\x01\0\0\0\0\0\x24\0\x0a\0\x0a\0\x09\0\0\0\x0d\x07productS\0\0\0\0\0\0\0\x05PLAIN\0\0\0\0\xce",
             b"\x01\0\0\0\0\0\x0e\0\x0a\0\x32\x01\x93\x03abc\0\x0a\0\x0b\xce\x08\0\0\0\0\0\0\xce",
             b"\x20\x02\x00\x05\x20\x02\x00\x00",
@@ -117,6 +146,9 @@ mod tests {
             super::mysql(&data);
             super::redis(&data);
             super::memcached(&data);
+            super::nats(&data);
+            super::zookeeper(&data);
+            super::smtp(&data);
             super::amqp(&data);
             super::mqtt(&data);
         }

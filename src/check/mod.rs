@@ -42,10 +42,14 @@ mod mqtt;
 #[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
+mod nats;
+#[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
 mod redis;
 mod shared;
+#[cfg(feature = "db")]
+mod smtp;
 mod tcp;
 #[cfg(feature = "tls")]
 mod tls;
@@ -53,6 +57,8 @@ mod transport;
 mod unix;
 #[cfg(feature = "db")]
 mod wire;
+#[cfg(feature = "db")]
+mod zookeeper;
 
 pub(crate) use shared::Ctx;
 
@@ -77,6 +83,11 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         #[cfg(feature = "db")]
         TargetKind::Mysql => mysql::steps,
         #[cfg(feature = "db")]
+        TargetKind::Nats => nats::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Zookeeper => zookeeper::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Smtp | TargetKind::Smtps => smtp::steps,
         TargetKind::Amqp | TargetKind::Amqps => amqp::steps,
         #[cfg(feature = "db")]
         TargetKind::Mqtt | TargetKind::Mqtts => mqtt::steps,

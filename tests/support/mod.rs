@@ -21,9 +21,12 @@ pub mod db;
 pub mod grpc;
 pub mod hostile;
 pub mod json;
+pub mod nats;
 mod server;
 pub mod skip;
+pub mod smtp;
 mod tls;
+pub mod zookeeper;
 
 pub use cmd::{Cmd, EARLY, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};

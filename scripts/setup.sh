@@ -11,7 +11,8 @@
 #   grpc     the real gRPC health server the tests start (grpcio, grpcio-health-checking in .venv)
 #   test     build + grpc + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
-#            readiness tests), nats-server, ZooKeeper with a JRE, Postfix, iproute2
+#            readiness tests), nats-server, ZooKeeper with a JRE, Postfix, RabbitMQ and mosquitto
+#            (broker readiness tests), iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
 #            its libc headers (libc6-dev-arm64-cross: not a Depends, so named), qemu-user-static
 #   docker   Debian's engine and Compose (scripts/dockerd.sh starts and stops the engine)
@@ -78,6 +79,9 @@ setup_test() {
     # SMTP readiness tests (tests/smtp.rs, as root): Debian's Postfix, started from a config dir
     # of the test's own (its own service is not started: policy-rc.d above).
     need_deb postfix
+    # The broker tests (tests/support/brokers.rs): RabbitMQ with its own epmd (erlang-base, a
+    # Depends, named all the same) and mosquitto with mosquitto_passwd.
+    need_deb rabbitmq-server erlang-base mosquitto
 }
 
 setup_arm64() {

@@ -162,6 +162,24 @@ kinds! {
     /// `smtps://HOST[:PORT]`: the same over TLS from the first byte.
     Smtps { schemes: &["smtps"], default_port: Some(465), userinfo: false, tls: true,
         feature: Some("db"), path: PathRule::Empty, usage: "smtps://HOST[:PORT]" }
+    /// `amqp://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]` (RabbitMQ): the broker sends
+    /// `Connection.Start` (and, with a password, the login and `Connection.Open` of the vhost,
+    /// default `/`, succeed). A query (`?heartbeat=10`, from an app's own URL) is ignored.
+    Amqp { schemes: &["amqp"], default_port: Some(5672), userinfo: true, tls: false,
+        feature: Some("db"),
+        path: PathRule::Name { what: "vhost (a / in it as %2F)", required: false, params: &[], others: true },
+        usage: "amqp://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]" }
+    /// `amqps://…`: the same over TLS.
+    Amqps { schemes: &["amqps"], default_port: Some(5671), userinfo: true, tls: true,
+        feature: Some("db"),
+        path: PathRule::Name { what: "vhost (a / in it as %2F)", required: false, params: &[], others: true },
+        usage: "amqps://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]" }
+    /// `mqtt://[USER:PASSWORD@]HOST[:PORT]`: `CONNECT` (MQTT 3.1.1) answered `CONNACK` 0.
+    Mqtt { schemes: &["mqtt"], default_port: Some(1883), userinfo: true, tls: false,
+        feature: Some("db"), path: PathRule::Empty, usage: "mqtt://[USER:PASSWORD@]HOST[:PORT]" }
+    /// `mqtts://…`: the same over TLS.
+    Mqtts { schemes: &["mqtts"], default_port: Some(8883), userinfo: true, tls: true,
+        feature: Some("db"), path: PathRule::Empty, usage: "mqtts://[USER:PASSWORD@]HOST[:PORT]" }
 }
 
 impl TargetKind {

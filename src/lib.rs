@@ -23,9 +23,11 @@
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
 //! `postgres://` (or `postgresql://`), `mysql://` (or `mariadb://`), `redis://`, `rediss://`,
-//! `memcached://`, `nats://`, `zookeeper://`, `smtp://` and `smtps://`, each ready in its own
-//! protocol's terms (a PostgreSQL standby in recovery, a Redis busy in a script, a NATS server
-//! in lame-duck mode, a ZooKeeper without quorum or an SMTP server greeting 421 is not), with
+//! `memcached://`, `nats://`, `zookeeper://`, `smtp://`, `smtps://`, and the message brokers
+//! `amqp://`, `amqps://` (RabbitMQ: a login and the vhost open), `mqtt://` and `mqtts://`
+//! (`CONNACK` 0), each ready in its own protocol's terms (a PostgreSQL standby in recovery, a
+//! Redis busy in a script, a NATS server in lame-duck mode, a ZooKeeper without quorum, an SMTP
+//! server greeting 421 or a RabbitMQ without the vhost is not), with
 //! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
@@ -46,8 +48,9 @@
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
 //! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `nats://`,
-//!   `zookeeper://`, `smtp://` (and `rediss://`, `postgres://…?sslmode=require`, NATS servers
-//!   that require TLS, `smtps://` and `smtp://…?starttls` with `tls`), hand-written protocol
+//!   `zookeeper://`, `smtp://`, `amqp://`, `mqtt://` (and `rediss://`,
+//!   `postgres://…?sslmode=require`, NATS servers that require TLS, `smtps://`,
+//!   `smtp://…?starttls`, `amqps://` and `mqtts://` with `tls`), hand-written protocol
 //!   code plus RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or `mysql_native_password`
 //!   take their hashes from ring, so they need `tls` too; without it they fail naming it.
 //! - `test-panic` (off; for tests only): the binary panics inside every check when

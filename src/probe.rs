@@ -265,9 +265,9 @@ impl ProbeBuilder {
         self
     }
 
-    /// The password of `postgres://`, `mysql://`, `redis://` and `nats://` targets (for `nats://`
-    /// without a user: the token); wins over a password
-    /// in the target's URL.
+    /// The password of `postgres://`, `mysql://`, `redis://`, `nats://`, `amqp://` and `mqtt://`
+    /// targets (and their TLS schemes; for `nats://` without a user: the token); wins over a
+    /// password in the target's URL.
     ///
     /// Defaults to none: the URL's password, if any.
     pub fn password(mut self, password: impl Into<String>) -> Self {
@@ -275,9 +275,10 @@ impl ProbeBuilder {
         self
     }
 
-    /// Reads the password of `postgres://`, `mysql://` and `redis://` targets from this file,
-    /// trimmed, in [`ProbeBuilder::build`]; wins over [`ProbeBuilder::password`] and over a
-    /// password in the target's URL. Keeps the password out of the command line, which Docker
+    /// Reads the password of `postgres://`, `mysql://`, `redis://`, `nats://`, `amqp://` and
+    /// `mqtt://` targets (and their TLS schemes) from this file, trimmed, in
+    /// [`ProbeBuilder::build`]; wins over [`ProbeBuilder::password`] and over a password in the
+    /// target's URL. Keeps the password out of the command line, which Docker
     /// records.
     ///
     /// Defaults to none.

@@ -651,4 +651,31 @@ mod tests {
         bad("smtp://mail/x");
         bad("smtp://u:p@mail");
     }
+
+    #[test]
+    fn amqp_and_mqtt_default_ports() {
+        assert_eq!(t("amqp://mq").port(), 5672);
+        assert_eq!(t("amqps://mq").port(), 5671);
+        assert_eq!(t("mqtt://mq").port(), 1883);
+        assert_eq!(t("mqtts://mq").port(), 8883);
+        assert_eq!(t("AMQP://mq:5673").kind(), TargetKind::Amqp);
+    }
+
+    #[test]
+    fn amqp_vhost() {
+        assert_eq!(t("amqp://mq").path(), "");
+        assert_eq!(t("amqp://mq/").path(), "");
+        assert_eq!(t("amqp://mq/%2F").path(), "/");
+        assert_eq!(t("amqp://u:p@mq/app%2Fprod").path(), "app/prod");
+        assert_eq!(t("amqps://mq/app?heartbeat=10").path(), "app");
+        bad("amqp://mq/a/b");
+        bad("amqp://mq/%zz");
+    }
+
+    #[test]
+    fn mqtt_takes_login_but_no_path() {
+        assert_eq!(t("mqtt://u:p@mq").login(), (Some("u"), Some("p")));
+        assert_eq!(t("mqtt://mq/").path(), "");
+        bad("mqtt://mq/topic");
+    }
 }

@@ -11,6 +11,7 @@
 
 mod support;
 
+mod brokers;
 mod budget;
 mod cli;
 mod databases;
@@ -20,6 +21,7 @@ mod file;
 mod grpc;
 mod hostile;
 mod hostile_db;
+mod hostile_deps;
 mod hostile_text;
 mod http;
 mod http_json;

@@ -3,7 +3,7 @@
 //! API: hidden, and free to change.
 
 use crate::check::wire::Parsed;
-use crate::check::{memcached, mysql, nats, postgres, redis, smtp, zookeeper};
+use crate::check::{amqp, memcached, mqtt, mysql, nats, postgres, redis, smtp, zookeeper};
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -76,13 +76,39 @@ pub fn smtp(data: &[u8]) {
     });
 }
 
+/// AMQP 0-9-1 frames, and the connection methods the amqp check reads.
+pub fn amqp(data: &[u8]) {
+    frames(data, amqp::parse_frame, |f| {
+        if let amqp::Frame::Method { args, .. } = f {
+            if let Ok(start) = amqp::parse_start(&args) {
+                assert!(start.mechanisms.chars().count() <= 201);
+            }
+            let _ = amqp::parse_tune(&args);
+            if let Ok(close) = amqp::parse_close(&args) {
+                assert!(!close.text.contains('\n'));
+            }
+            let _ = amqp::parse_blocked(&args);
+        }
+    });
+}
+
+/// MQTT control packets and `CONNACK` return codes.
+pub fn mqtt(data: &[u8]) {
+    frames(data, mqtt::parse_packet, |p| {
+        let _ = mqtt::connack_code(&p);
+    });
+    if let Ok(Some((p, _))) = mqtt::parse_connack(data) {
+        assert_eq!(p.first, 0x20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// A few thousand pseudo-random inputs around real replies, so that a plain `cargo test`
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 12] = [
+        let seeds: [&[u8]; 15] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
@@ -95,6 +121,9 @@ mod tests {
             b"This ZooKeeper instance is not currently serving requests\n",
             b"220 mail ESMTP Postfix\r\n250-mail\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
             b"421 4.3.2 Service shutting down\r\n",
+            b"\x01\0\0\0\0\0\x24\0\x0a\0\x0a\0\x09\0\0\0\x0d\x07productS\0\0\0\0\0\0\0\x05PLAIN\0\0\0\0\xce",
+            b"\x01\0\0\0\0\0\x0e\0\x0a\0\x32\x01\x93\x03abc\0\x0a\0\x0b\xce\x08\0\0\0\0\0\0\xce",
+            b"\x20\x02\x00\x05\x20\x02\x00\x00",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -120,6 +149,8 @@ mod tests {
             super::nats(&data);
             super::zookeeper(&data);
             super::smtp(&data);
+            super::amqp(&data);
+            super::mqtt(&data);
         }
     }
 }

@@ -25,6 +25,8 @@ use crate::error::Error;
 use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
+#[cfg(feature = "db")]
+mod amqp;
 mod base64;
 mod file;
 #[cfg(feature = "db")]
@@ -35,6 +37,8 @@ mod http;
 pub(crate) mod json;
 #[cfg(feature = "db")]
 mod memcached;
+#[cfg(feature = "db")]
+mod mqtt;
 #[cfg(feature = "db")]
 mod mysql;
 #[cfg(feature = "db")]
@@ -84,6 +88,9 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Zookeeper => zookeeper::steps,
         #[cfg(feature = "db")]
         TargetKind::Smtp | TargetKind::Smtps => smtp::steps,
+        TargetKind::Amqp | TargetKind::Amqps => amqp::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Mqtt | TargetKind::Mqtts => mqtt::steps,
         #[allow(unreachable_patterns)] // Reached only by a build without some feature.
         kind => {
             let feature = kind.row().feature.unwrap_or("?");

@@ -1,4 +1,5 @@
-//! What the database and cache checks share (postgres, mysql, redis, memcached): the
+//! What the database, cache and broker checks share (postgres, mysql, redis, memcached, amqp,
+//! mqtt): the
 //! connection, plain or TLS with the probe's one TLS configuration; a reader that collects one
 //! reply frame at a time within the deadline, bounded, while a pure parser of the protocol
 //! decides where the frame ends; the user and password of a login; server text made safe to

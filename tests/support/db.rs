@@ -145,7 +145,7 @@ pub(super) fn is_root() -> bool {
 /// Whether `program` is on `PATH`; if not, a skip (a failure under `HEALTHPROBE_REQUIRE_DB=1`)
 /// naming the Debian `package` that has it.
 #[track_caller]
-fn installed(program: &str, package: &str) -> bool {
+pub(super) fn installed(program: &str, package: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
     if !found {
@@ -211,7 +211,7 @@ pub(super) fn hand_over(path: &Path) {
 }
 
 /// Runs a set-up command to completion, failing the test with its output when it fails.
-fn run_setup(mut c: Command, what: &str) {
+pub(super) fn run_setup(mut c: Command, what: &str) {
     let out = c
         .stdin(Stdio::null())
         .output()

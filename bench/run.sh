@@ -73,34 +73,13 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 # 1. Tools
 # ---------------------------------------------------------------------------------------------
-SUDO=()
-if ((EUID != 0)); then command -v sudo >/dev/null && SUDO=(sudo); fi
-
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-
-# package -> how to tell it is there
-need=()
-have_or_need() { # PACKAGE TEST...
-    local pkg=$1; shift
-    if "$@" >/dev/null 2>&1 || pkg_installed "$pkg"; then return 0; fi
-    need+=("$pkg")
-}
-have_or_need valgrind command -v valgrind
-have_or_need time test -x /usr/bin/time
-have_or_need curl command -v curl
-have_or_need wget sh -c 'wget --version | grep -q "GNU Wget"'
-have_or_need busybox-static command -v busybox
-have_or_need openssl command -v openssl
-have_or_need python3 test -x /usr/bin/python3
-[[ "$GRPC" == 1 ]] && have_or_need python3-venv /usr/bin/python3 -c 'import ensurepip, venv'
-# musl-tools, the aarch64 cross compiler and the toolchains: scripts/release.sh (scripts/lib/).
-if ((${#need[@]})); then
-    [[ "$INSTALL" == 1 ]] || die "missing packages: ${need[*]} (BENCH_INSTALL=0)"
-    command -v apt-get >/dev/null || die "missing packages: ${need[*]}, and no apt-get to install them"
-    log "installing ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >&2
+# What the bench runs (valgrind, GNU time, curl, GNU wget, busybox, openssl, python3) is
+# scripts/setup.sh's group bench; musl-tools, the aarch64 cross compiler and the toolchains come
+# with scripts/release.sh (scripts/lib/).
+if [[ "$INSTALL" == 1 ]]; then
+    scripts/setup.sh bench >&2 || die "scripts/setup.sh bench failed"
+else
+    SETUP_NO_INSTALL=1 scripts/setup.sh bench >&2 || die "missing packages (BENCH_INSTALL=0; scripts/setup.sh bench installs them)"
 fi
 
 PY=/usr/bin/python3
@@ -111,7 +90,9 @@ REAL_OPENSSL=$(command -v openssl)
 # 2. Builds: the release set, as published (scripts/release.sh; one build at a time: 2 cores)
 # ---------------------------------------------------------------------------------------------
 BUILD_S=0
-VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# shellcheck source=scripts/lib/version.sh
+. scripts/lib/version.sh # VERSION
+[[ -n $VERSION ]] || die "no version in Cargo.toml"
 release_set() { # LABEL OUT_DIR ARGS...: scripts/release.sh --out OUT_DIR ARGS...
     local t0 rc=0
     t0=$(date +%s)
@@ -151,7 +132,7 @@ else
 fi
 HP=$(realpath "$HP")
 
-HP_PROF= HP_SLIM_PROF=
+HP_PROF='' HP_SLIM_PROF=''
 if [[ "$PROFILE" == 1 ]]; then
     if PROFILE_SUFFIX=-profile CARGO_PROFILE_RELEASE_STRIP=false \
         release_set "x86_64 unstripped (profile)" "$TD/bench-profile" --arch amd64; then
@@ -500,6 +481,7 @@ measure() {
 
 # The floor of the method: a static program that only calls exit(0).
 CC_FLOOR=$(command -v cc || command -v gcc || true)
+# shellcheck disable=SC2016  # $60 is the assembler's immediate, not a variable
 if [[ -n "$CC_FLOOR" ]] && printf '.globl _start\n_start:\n\tmov $60, %%eax\n\txor %%edi, %%edi\n\tsyscall\n' >"$TMP/exit0.s" &&
     "$CC_FLOOR" -nostdlib -static -o "$TMP/exit0" "$TMP/exit0.s" 2>/dev/null && "$TMP/exit0"; then
     floor_i=$("$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null "$TMP/exit0" 2>&1 | awk '/Collected :/ { print $NF }')
@@ -544,7 +526,7 @@ measure http healthprobe "healthprobe http://127.0.0.1:PORT/health" -- "$HP" "$H
 [[ -n $HP_SLIM ]] && measure http "healthprobe slim" "healthprobe-slim http://127.0.0.1:PORT/health" -- "$HP_SLIM" "$HTTP_URL"
 # The same check from a sealed copy (README "Sealed probes"): it reads its command line from the
 # binary's seal slot instead of argv.
-if "$HP" seal "$TMP/healthcheck" "$HTTP_URL" >/dev/null; then
+if "$HP" seal "$TMP/healthcheck" "$HTTP_URL" >/dev/null && [[ -x $TMP/healthcheck ]]; then
     measure http "healthprobe, sealed" "healthcheck (healthprobe seal healthcheck http://127.0.0.1:PORT/health)" -- "$TMP/healthcheck"
 else
     note "healthprobe seal failed; no sealed row"
@@ -639,6 +621,7 @@ get() { # CHECK TOOL COLUMN(4..8)
     awk -F'\t' -v c="$1" -v t="$2" -v k="$3" '$1 == c && $2 == t { print $k; exit }' "$RESULTS"
 }
 
+# shellcheck disable=SC2016  # the backquotes are markdown's, not command substitutions
 {
     printf '## healthprobe benchmark\n\n'
     printf -- '- machine: %s cores, %s, %s %s %s\n' "$(nproc)" "$cpu" "$(uname -s)" "$(uname -r)" "$(uname -m)"

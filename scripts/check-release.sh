@@ -46,7 +46,9 @@ say() { printf 'check-release.sh: %s\n' "$*" >&2; }
 scripts/setup.sh release || fail "scripts/setup.sh release"
 export PATH="$PATH:$ROOT/.venv/bin"
 
-VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+# shellcheck source=scripts/lib/version.sh
+. scripts/lib/version.sh  # VERSION
+[ -n "$VERSION" ] || { say "no version in Cargo.toml"; exit 1; }
 COMMIT="$(git rev-parse HEAD)"
 [ -n "$(git status --porcelain --untracked-files=no)" ] \
     && say "note: uncommitted changes are not checked here; the clones build commit ${COMMIT:0:12}"

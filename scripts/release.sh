@@ -89,7 +89,8 @@ fi
 scripts/setup.sh auditable
 
 # --- what is built -------------------------------------------------------------------------------
-VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+# shellcheck source=scripts/lib/version.sh
+. scripts/lib/version.sh  # VERSION
 [ -n "$VERSION" ] || die "no version in Cargo.toml"
 COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then

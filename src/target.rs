@@ -207,6 +207,20 @@ impl Target {
                 n.into()
             }
             PathRule::Empty if path.is_empty() || path == "/" => String::new(),
+            PathRule::Query { params } => {
+                let rest = path.strip_prefix('/').unwrap_or(path);
+                let query = match rest.strip_prefix('?') {
+                    Some(query) => query,
+                    None if rest.is_empty() => "",
+                    None => return Err(format!("expected no path, as in {usage}")),
+                };
+                if query.contains('#') {
+                    return Err("expected no #fragment".into());
+                }
+                check_query(query, params, false, usage)?;
+                self.query = query.into();
+                String::new()
+            }
             PathRule::Empty => return Err(format!("expected no path, as in {usage}")),
             PathRule::Name {
                 what,
@@ -260,6 +274,9 @@ fn check_query(
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match params.iter().find(|p| p.key == key) {
+            Some(p) if p.values == [""] && !value.is_empty() => {
+                return Err(format!("expected {key} without a value, as in {usage}"));
+            }
             Some(p) if !p.values.is_empty() && !p.values.contains(&value) => {
                 let (last, first) = p.values.split_last().unwrap_or((&"", &[]));
                 return Err(if first.is_empty() {
@@ -617,5 +634,72 @@ mod tests {
     #[test]
     fn memcached_rejects_path() {
         bad("memcached://cache/x");
+    }
+
+    #[test]
+    fn nats_token_or_user_and_password() {
+        let x = t("nats://s3cret-token@broker");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Nats, 4222));
+        assert_eq!(x.login(), (Some("s3cret-token"), None));
+        assert_eq!(x.to_string(), "nats://***@broker");
+        assert_eq!(t("nats://u:p@broker:4223").login(), (Some("u"), Some("p")));
+        bad("nats://broker/x");
+    }
+
+    #[test]
+    fn zookeeper_host_and_port_only() {
+        let x = t("zookeeper://zk1");
+        assert_eq!((x.kind(), x.port()), (TargetKind::Zookeeper, 2181));
+        bad("zookeeper://u:p@zk1");
+        bad("zookeeper://zk1:2181/chroot");
+    }
+
+    #[test]
+    fn smtp_ports_and_starttls() {
+        let x = t("smtp://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.param("starttls").is_some()),
+            (TargetKind::Smtp, 25, false)
+        );
+        let x = t("smtp://mail:587?starttls");
+        assert_eq!((x.port(), x.param("starttls").is_some()), (587, true));
+        assert!(t("smtp://mail:587/?starttls").param("starttls").is_some());
+        let x = t("smtps://mail");
+        assert_eq!(
+            (x.kind(), x.port(), x.param("starttls").is_some()),
+            (TargetKind::Smtps, 465, false)
+        );
+        bad("smtps://mail?starttls");
+        bad("smtp://mail?tls");
+        bad("smtp://mail?starttls=no");
+        bad("smtp://mail/x");
+        bad("smtp://u:p@mail");
+    }
+
+    #[test]
+    fn amqp_and_mqtt_default_ports() {
+        assert_eq!(t("amqp://mq").port(), 5672);
+        assert_eq!(t("amqps://mq").port(), 5671);
+        assert_eq!(t("mqtt://mq").port(), 1883);
+        assert_eq!(t("mqtts://mq").port(), 8883);
+        assert_eq!(t("AMQP://mq:5673").kind(), TargetKind::Amqp);
+    }
+
+    #[test]
+    fn amqp_vhost() {
+        assert_eq!(t("amqp://mq").path(), "");
+        assert_eq!(t("amqp://mq/").path(), "");
+        assert_eq!(t("amqp://mq/%2F").path(), "/");
+        assert_eq!(t("amqp://u:p@mq/app%2Fprod").path(), "app/prod");
+        assert_eq!(t("amqps://mq/app?heartbeat=10").path(), "app");
+        bad("amqp://mq/a/b");
+        bad("amqp://mq/%zz");
+    }
+
+    #[test]
+    fn mqtt_takes_login_but_no_path() {
+        assert_eq!(t("mqtt://u:p@mq").login(), (Some("u"), Some("p")));
+        assert_eq!(t("mqtt://mq/").path(), "");
+        bad("mqtt://mq/topic");
     }
 }

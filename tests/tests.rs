@@ -11,6 +11,7 @@
 
 mod support;
 
+mod brokers;
 mod budget;
 mod cli;
 mod databases;
@@ -21,13 +22,18 @@ mod grpc;
 mod hostile;
 mod hostile_bin;
 mod hostile_db;
+mod hostile_deps;
+mod hostile_text;
 mod http;
 mod http_json;
 mod install;
 mod kafka;
 mod mongodb;
+mod nats;
 mod seal;
+mod smtp;
 mod tcp;
 mod tls;
 mod unix;
 mod wait;
+mod zookeeper;

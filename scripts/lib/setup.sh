@@ -1,9 +1,12 @@
+# shellcheck shell=bash
 # Sourced, never run: the helpers every script uses to install what it needs when it is missing.
 # The lists of WHAT a fresh machine needs live in scripts/setup.sh (one place); these helpers only
 # know HOW: Debian packages by name (never through Recommends), rustup targets and components,
 # `cargo install --locked`, and PyPI wheels in the repo's .venv.
 #
 # The caller may define `say` (one-line messages to stderr); a default is provided.
+# SETUP_NO_INSTALL=1: need_deb only checks, and fails naming the missing packages (bench/run.sh's
+# BENCH_INSTALL=0).
 
 declare -F say >/dev/null || say() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -26,6 +29,10 @@ need_deb() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || want+=("$p")
     done
     [ "${#want[@]}" -gt 0 ] || return 0
+    if [ "${SETUP_NO_INSTALL:-0}" = 1 ]; then
+        say "missing Debian packages: ${want[*]} (SETUP_NO_INSTALL=1: not installed)"
+        return 1
+    fi
     say "apt-get install ${want[*]}"
     if [ "$_apt_updated" = 0 ]; then
         _as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || return 1

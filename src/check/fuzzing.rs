@@ -4,7 +4,9 @@
 
 use crate::check::mongodb::MongoRole;
 use crate::check::wire::Parsed;
-use crate::check::{bson, kafka, memcached, mongodb, mysql, postgres, redis};
+use crate::check::{
+    amqp, bson, kafka, memcached, mongodb, mqtt, mysql, nats, postgres, redis, smtp, zookeeper,
+};
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
 /// and checks that each frame consumes at least one byte and no more than there are.
@@ -96,6 +98,55 @@ pub fn kafka(data: &[u8]) {
     });
 }
 
+/// NATS server lines; every `-ERR` text is one line.
+pub fn nats(data: &[u8]) {
+    frames(data, nats::parse_op, |op| {
+        if let nats::Op::Err(text) = op {
+            assert!(!text.contains(['\n', '\r']), "{text:?}");
+        }
+    });
+    let _ = nats::parse_info(data);
+}
+
+/// Replies to ZooKeeper's `srvr`.
+pub fn zookeeper(data: &[u8]) {
+    frames(data, zookeeper::parse_srvr, |_| {});
+}
+
+/// SMTP replies (greetings, multi-line EHLO replies).
+pub fn smtp(data: &[u8]) {
+    frames(data, smtp::parse_reply, |r| {
+        assert!((0..1000).contains(&r.code), "code {}", r.code);
+        assert!(!r.lines.is_empty());
+    });
+}
+
+/// AMQP 0-9-1 frames, and the connection methods the amqp check reads.
+pub fn amqp(data: &[u8]) {
+    frames(data, amqp::parse_frame, |f| {
+        if let amqp::Frame::Method { args, .. } = f {
+            if let Ok(start) = amqp::parse_start(&args) {
+                assert!(start.mechanisms.chars().count() <= 201);
+            }
+            let _ = amqp::parse_tune(&args);
+            if let Ok(close) = amqp::parse_close(&args) {
+                assert!(!close.text.contains('\n'));
+            }
+            let _ = amqp::parse_blocked(&args);
+        }
+    });
+}
+
+/// MQTT control packets and `CONNACK` return codes.
+pub fn mqtt(data: &[u8]) {
+    frames(data, mqtt::parse_packet, |p| {
+        let _ = mqtt::connack_code(&p);
+    });
+    if let Ok(Some((p, _))) = mqtt::parse_connack(data) {
+        assert_eq!(p.first, 0x20);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The seeds of the MongoDB parsers are whole, valid replies, so that the mutations start
@@ -130,7 +181,7 @@ mod tests {
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 10] = [
+        let seeds: [&[u8]; 19] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
@@ -144,6 +195,15 @@ mod tests {
             // Kafka: ApiVersions v0 (Metadata v0-v12), Metadata v1 (one broker, controller 1).
             b"\0\0\0\x10\0\0\0\x01\0\0\0\0\0\x01\0\x03\0\0\0\x0c",
             b"\0\0\0\x1d\0\0\0\x02\0\0\0\x01\0\0\0\x01\0\x01k\0\0\x23\x84\xff\xff\0\0\0\x01\0\0\0\0",
+            b"INFO {\"version\":\"2.9.10\",\"ldm\":true,\"tls_required\":false} \r\nPONG\r\n",
+            b"+OK\r\n-ERR 'Authorization Violation'\r\n",
+            b"Zookeeper version: 3.8.0-x, built on\nReceived: 1\nMode: follower\nNode count: 5\n",
+            b"This ZooKeeper instance is not currently serving requests\n",
+            b"220 mail ESMTP Postfix\r\n250-mail\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+            b"421 4.3.2 Service shutting down\r\n",
+            b"\x01\0\0\0\0\0\x24\0\x0a\0\x0a\0\x09\0\0\0\x0d\x07productS\0\0\0\0\0\0\0\x05PLAIN\0\0\0\0\xce",
+            b"\x01\0\0\0\0\0\x0e\0\x0a\0\x32\x01\x93\x03abc\0\x0a\0\x0b\xce\x08\0\0\0\0\0\0\xce",
+            b"\x20\x02\x00\x05\x20\x02\x00\x00",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -168,6 +228,11 @@ mod tests {
             super::memcached(&data);
             super::mongodb(&data);
             super::kafka(&data);
+            super::nats(&data);
+            super::zookeeper(&data);
+            super::smtp(&data);
+            super::amqp(&data);
+            super::mqtt(&data);
         }
     }
 }

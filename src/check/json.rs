@@ -789,6 +789,53 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> u32 {
     })
 }
 
+/// A JSON object that a protocol carries (NATS's `INFO`), checked whole like a body, then read
+/// member by member: the same reader, no tree built.
+#[cfg(feature = "db")]
+pub(crate) struct Object<'a> {
+    doc: &'a str,
+}
+
+#[cfg(feature = "db")]
+impl<'a> Object<'a> {
+    /// `text` as one JSON object; otherwise why not, as in `is not json: unexpected 'x' at
+    /// byte 3`.
+    pub(crate) fn parse(text: &'a [u8]) -> Result<Object<'a>, String> {
+        let doc = document(text).map_err(|bad| {
+            let reason = bad.reason(text, false);
+            reason
+                .strip_prefix("body ")
+                .map_or(reason.clone(), String::from)
+        })?;
+        if doc.trim_start().as_bytes().first() != Some(&b'{') {
+            return Err(format!("is {}, not an object", kind(doc.trim_start())));
+        }
+        Ok(Object { doc })
+    }
+
+    /// The JSON text of the top-level member `key` (the last one, when repeated), if any.
+    pub(crate) fn raw(&self, key: &str) -> Option<&'a str> {
+        let condition = Condition {
+            path_text: key.to_string(),
+            path: vec![(Step::Key(key.to_string()), key.len())],
+            test: Test::Present,
+        };
+        condition.find(self.doc).ok()
+    }
+
+    /// Whether the member `key` is `true`.
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        self.raw(key) == Some("true")
+    }
+
+    /// The member `key` if it is a string, its escapes undone.
+    pub(crate) fn string(&self, key: &str) -> Option<Cow<'a, str>> {
+        let raw = self.raw(key)?;
+        let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+        Some(unescape(inner))
+    }
+}
+
 /// For the fuzz target in `fuzz/`: the first line of `data` is a condition, the rest a body;
 /// and `data` whole is a body too. Nothing panics, and every reason is one short line.
 pub fn fuzz(data: &[u8]) {
@@ -829,6 +876,36 @@ mod tests {
             false,
             &[Condition::parse(condition).unwrap()],
         )
+    }
+
+    // --- objects a protocol carries --------------------------------------------------------
+
+    #[cfg(feature = "db")]
+    #[test]
+    fn object_members() {
+        let o = Object::parse(br#" {"a":true,"b":"x\"y","c":{"a":false},"d":[1], "a":false} "#)
+            .unwrap();
+        assert!(!o.flag("a"), "the last duplicate counts");
+        assert_eq!(o.string("b").as_deref(), Some("x\"y"));
+        assert_eq!(o.raw("c"), Some(r#"{"a":false}"#));
+        assert_eq!(o.string("d"), None);
+        assert_eq!(o.raw("nope"), None);
+        assert!(!o.flag("nope"));
+    }
+
+    #[cfg(feature = "db")]
+    #[test]
+    fn object_must_be_one() {
+        assert_eq!(
+            Object::parse(b"[1]").err().as_deref(),
+            Some("is an array, not an object")
+        );
+        assert_eq!(
+            Object::parse(b"{\"a\":}").err().as_deref(),
+            Some("is not json: unexpected '}' at byte 5")
+        );
+        assert!(Object::parse(b"{} x").is_err());
+        assert!(Object::parse(b"").is_err());
     }
 
     // --- the path grammar ---------------------------------------------------------------------

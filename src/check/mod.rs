@@ -25,6 +25,8 @@ use crate::error::Error;
 use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
+#[cfg(feature = "db")]
+mod amqp;
 mod base64;
 #[cfg(feature = "db")]
 mod bson;
@@ -42,7 +44,11 @@ mod memcached;
 #[cfg(feature = "db")]
 mod mongodb;
 #[cfg(feature = "db")]
+mod mqtt;
+#[cfg(feature = "db")]
 mod mysql;
+#[cfg(feature = "db")]
+mod nats;
 #[cfg(feature = "db")]
 mod postgres;
 #[cfg(feature = "db")]
@@ -50,6 +56,8 @@ mod redis;
 #[cfg(all(feature = "db", feature = "tls"))]
 mod scram;
 mod shared;
+#[cfg(feature = "db")]
+mod smtp;
 mod tcp;
 #[cfg(feature = "tls")]
 mod tls;
@@ -57,6 +65,8 @@ mod transport;
 mod unix;
 #[cfg(feature = "db")]
 mod wire;
+#[cfg(feature = "db")]
+mod zookeeper;
 
 pub(crate) use shared::Ctx;
 
@@ -80,6 +90,16 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => postgres::steps,
         #[cfg(feature = "db")]
         TargetKind::Mysql => mysql::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Nats => nats::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Zookeeper => zookeeper::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Smtp | TargetKind::Smtps => smtp::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Amqp | TargetKind::Amqps => amqp::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Mqtt | TargetKind::Mqtts => mqtt::steps,
         #[cfg(feature = "db")]
         TargetKind::Mongodb => mongodb::steps,
         #[cfg(feature = "db")]

@@ -223,6 +223,34 @@ fn login<S: Timed>(
     params: &MysqlParams,
     password: &str,
 ) -> Result<Option<(u16, String)>, Error> {
+    let caps = capabilities(greeting, params)?;
+    let plugin = if greeting.plugin == CACHING_SHA2 {
+        CACHING_SHA2
+    } else {
+        NATIVE
+    };
+    let auth = scramble(plugin, password, &greeting.scramble)?;
+    let mut seq = seq.wrapping_add(1);
+    wire.send(&packet(
+        seq,
+        &handshake_response(caps, plugin, params, &auth),
+    ))?;
+    for _ in 0..4 {
+        let reply = wire.read(parse_packet)?;
+        seq = reply.seq.wrapping_add(1);
+        match login_reply(&reply.payload)? {
+            LoginReply::Over(refused) => return Ok(refused),
+            LoginReply::Switch(plugin, nonce) => {
+                wire.send(&packet(seq, &scramble(plugin, password, nonce)?))?;
+            }
+            LoginReply::FastAuthOk => {}
+        }
+    }
+    Err(protocol("too many authentication rounds"))
+}
+
+/// The capabilities the probe logs in with; the server must speak protocol 4.1.
+fn capabilities(greeting: &Greeting, params: &MysqlParams) -> Result<u32, Error> {
     let needed = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION;
     if greeting.capabilities & needed != needed {
         return Err(Error::new(
@@ -239,12 +267,12 @@ fn login<S: Timed>(
     if params.database.is_some() {
         caps |= CLIENT_CONNECT_WITH_DB;
     }
-    let plugin = if greeting.plugin == CACHING_SHA2 {
-        CACHING_SHA2
-    } else {
-        NATIVE
-    };
-    let auth = scramble(plugin, password, &greeting.scramble)?;
+    Ok(caps)
+}
+
+/// HandshakeResponse41: capabilities, max packet, charset, user, auth response, database and
+/// auth plugin (the last two when `caps` say so).
+fn handshake_response(caps: u32, plugin: &str, params: &MysqlParams, auth: &[u8]) -> Vec<u8> {
     let mut body = caps.to_le_bytes().to_vec();
     body.extend_from_slice(&(16u32 << 20).to_le_bytes()); // max packet
     body.push(45); // utf8mb4_general_ci
@@ -252,7 +280,7 @@ fn login<S: Timed>(
     body.extend_from_slice(params.user.as_bytes());
     body.push(0);
     body.push(auth.len() as u8);
-    body.extend_from_slice(&auth);
+    body.extend_from_slice(auth);
     if let Some(db) = params.database {
         body.extend_from_slice(db.as_bytes());
         body.push(0);
@@ -261,53 +289,60 @@ fn login<S: Timed>(
         body.extend_from_slice(plugin.as_bytes());
         body.push(0);
     }
-    let mut seq = seq.wrapping_add(1);
-    wire.send(&packet(seq, &body))?;
-    for _ in 0..4 {
-        let reply = wire.read(parse_packet)?;
-        seq = reply.seq.wrapping_add(1);
-        match reply.payload.first() {
-            Some(0x00) => return Ok(None),
-            Some(0xff) => return Ok(Some(parse_err(&reply.payload))),
-            Some(0xfe) => {
-                // AuthSwitchRequest: plugin name, then its scramble.
-                let rest = &reply.payload[1..];
-                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                let name = String::from_utf8_lossy(&rest[..end]).into_owned();
-                let mut data = rest.get(end + 1..).unwrap_or_default();
-                if data.last() == Some(&0) {
-                    data = &data[..data.len() - 1];
-                }
-                let plugin = match name.as_str() {
-                    NATIVE => NATIVE,
-                    CACHING_SHA2 => CACHING_SHA2,
-                    _ => {
-                        return Err(Error::new(
-                            ErrorKind::Unsupported,
-                            format!(
-                                "mysql: the server asks for the {} auth plugin; healthprobe logs in with {NATIVE} or the fast path of {CACHING_SHA2}",
-                                wire::server_text(name.as_bytes())
-                            ),
-                        ));
-                    }
-                };
-                wire.send(&packet(seq, &scramble(plugin, password, data)?))?;
-            }
-            // caching_sha2_password's AuthMoreData: 3 is "fast auth ok" (an OK follows),
-            // 4 asks for the password in full, over TLS or RSA.
-            Some(0x01) if reply.payload.get(1) == Some(&3) => {}
-            Some(0x01) if reply.payload.get(1) == Some(&4) => {
-                return Err(Error::new(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "mysql: {CACHING_SHA2} wants a full authentication (TLS or RSA), which healthprobe does not do; give the probe user {NATIVE}"
-                    ),
-                ));
-            }
-            _ => return Err(protocol("an unexpected answer to the login")),
-        }
+    body
+}
+
+/// What a packet during the login says.
+#[derive(Debug, PartialEq, Eq)]
+enum LoginReply<'a> {
+    /// OK (`None`) or ERR (its code and message): the login is over.
+    Over(Option<(u16, String)>),
+    /// AuthSwitchRequest: answer with this plugin's scramble of this nonce.
+    Switch(&'static str, &'a [u8]),
+    /// caching_sha2_password's "fast auth ok": an OK follows.
+    FastAuthOk,
+}
+
+fn login_reply(payload: &[u8]) -> Result<LoginReply<'_>, Error> {
+    match payload.first() {
+        Some(0x00) => Ok(LoginReply::Over(None)),
+        Some(0xff) => Ok(LoginReply::Over(Some(parse_err(payload)))),
+        Some(0xfe) => auth_switch(&payload[1..]),
+        // caching_sha2_password's AuthMoreData: 3 is "fast auth ok" (an OK follows),
+        // 4 asks for the password in full, over TLS or RSA.
+        Some(0x01) if payload.get(1) == Some(&3) => Ok(LoginReply::FastAuthOk),
+        Some(0x01) if payload.get(1) == Some(&4) => Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "mysql: {CACHING_SHA2} wants a full authentication (TLS or RSA), which healthprobe does not do; give the probe user {NATIVE}"
+            ),
+        )),
+        _ => Err(protocol("an unexpected answer to the login")),
     }
-    Err(protocol("too many authentication rounds"))
+}
+
+/// AuthSwitchRequest (after its 0xfe): plugin name, then its scramble.
+fn auth_switch(rest: &[u8]) -> Result<LoginReply<'_>, Error> {
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let name = String::from_utf8_lossy(&rest[..end]).into_owned();
+    let mut data = rest.get(end + 1..).unwrap_or_default();
+    if data.last() == Some(&0) {
+        data = &data[..data.len() - 1];
+    }
+    let plugin = match name.as_str() {
+        NATIVE => NATIVE,
+        CACHING_SHA2 => CACHING_SHA2,
+        _ => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "mysql: the server asks for the {} auth plugin; healthprobe logs in with {NATIVE} or the fast path of {CACHING_SHA2}",
+                    wire::server_text(name.as_bytes())
+                ),
+            ));
+        }
+    };
+    Ok(LoginReply::Switch(plugin, data))
 }
 
 /// The auth response of `plugin` for `password` and the server's `nonce`.

@@ -74,7 +74,6 @@ pub(crate) fn parse_message(buf: &[u8]) -> Parsed<Message> {
 }
 
 /// The server's one-byte answer to SSLRequest: `S` (go ahead) or `N` (no TLS here).
-#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) fn parse_ssl_answer(buf: &[u8]) -> Parsed<u8> {
     Ok(buf.first().map(|&b| (b, 1)))
 }
@@ -138,7 +137,6 @@ fn startup(params: &PgParams) -> Vec<u8> {
 }
 
 /// SSLRequest: length 8, code 80877103.
-#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 fn auth_name(code: u32) -> &'static str {
@@ -159,139 +157,201 @@ pub(crate) fn exchange(
     params: &PgParams,
     deadline: &Deadline,
 ) -> Result<String, Error> {
-    #[cfg(feature = "tls")]
-    let wire_deadline = deadline;
     let mut wire = Wire::new(stream, deadline, "postgres");
     wire.send(&startup(params))?;
-    let mut authenticated = false;
-    let mut version = String::new();
-    #[cfg(feature = "tls")]
-    let mut scram: Option<scram::Client> = None;
+    let mut session = Startup {
+        params,
+        #[cfg(feature = "tls")]
+        deadline,
+        authenticated: false,
+        version: String::new(),
+        #[cfg(feature = "tls")]
+        scram: None,
+    };
     for _ in 0..MAX_MESSAGES {
         let m = wire.read(parse_message)?;
-        match m.kind {
-            b'E' => {
-                let e = parse_error(&m.body);
-                if e.code == CANNOT_CONNECT_NOW {
-                    return Err(Error::unhealthy(format!(
-                        "not accepting connections: {}",
-                        e.reason()
-                    )));
-                }
-                if params.password.is_none() {
-                    return Ok(format!(
-                        "accepting connections ({} {})",
-                        e.severity,
-                        e.reason()
-                    ));
-                }
-                return Err(Error::unhealthy(format!("postgres: {}", e.reason())));
-            }
-            b'R' => {
-                let Some(code) = m.body.get(..4) else {
-                    return Err(protocol("a short authentication message"));
-                };
-                let code = u32::from_be_bytes([code[0], code[1], code[2], code[3]]);
-                let data = &m.body[4..];
-                if code == 0 {
-                    authenticated = true;
-                    continue;
-                }
-                let Some(password) = params.password else {
-                    // pg_isready's "accepting connections". Hanging up here leaves no line in
-                    // the server's log.
-                    return Ok(format!(
-                        "accepting connections (asks for {})",
-                        auth_name(code)
-                    ));
-                };
-                match code {
-                    3 => {
-                        let mut body = password.as_bytes().to_vec();
-                        body.push(0);
-                        wire.send(&message(b'p', &body))?;
-                    }
-                    5 => {
-                        let salt = data
-                            .get(..4)
-                            .ok_or_else(|| protocol("md5 without a salt"))?;
-                        let mut body = md5_password(params.user, password, salt).into_bytes();
-                        body.push(0);
-                        wire.send(&message(b'p', &body))?;
-                    }
-                    #[cfg(feature = "tls")]
-                    10 => {
-                        let client = scram::start(password, data)?;
-                        wire.send(&message(b'p', &scram::initial_response(&client)))?;
-                        scram = Some(client);
-                    }
-                    #[cfg(feature = "tls")]
-                    11 => {
-                        let client = scram
-                            .as_mut()
-                            .ok_or_else(|| protocol("SASLContinue before SASL"))?;
-                        wire.send(&message(
-                            b'p',
-                            client.final_message(data, wire_deadline)?.as_bytes(),
-                        ))?;
-                    }
-                    #[cfg(feature = "tls")]
-                    12 => scram
-                        .as_ref()
-                        .ok_or_else(|| protocol("SASLFinal before SASL"))?
-                        .verify_server(data)?,
-                    #[cfg(not(feature = "tls"))]
-                    10 => {
-                        return Err(Error::feature_missing(
-                            "tls",
-                            "postgres: the server asks for SCRAM-SHA-256, which needs",
-                            Some("ring"),
-                        ));
-                    }
-                    other => {
-                        return Err(Error::new(
-                            ErrorKind::Unsupported,
-                            format!(
-                                "postgres: the server asks for {}, which healthprobe does not do \
-                                 (it logs in with SCRAM-SHA-256, md5 or a cleartext password)",
-                                auth_name(other)
-                            ),
-                        ));
-                    }
-                }
-            }
-            b'S' => {
-                let mut parts = m.body.split(|&b| b == 0);
-                if parts.next() == Some(b"server_version") {
-                    version = wire::server_text(parts.next().unwrap_or_default());
-                }
-            }
-            b'Z' if authenticated => {
-                // Terminate: a polite goodbye, so the server logs nothing.
-                let _ = wire.send(&message(b'X', &[]));
-                let server = if version.is_empty() {
-                    String::new()
-                } else {
-                    format!(", server {version}")
-                };
-                return Ok(match params.password {
-                    Some(_) => format!(
-                        "logged in as {} to {}{server}",
-                        params.user, params.database
-                    ),
-                    None => format!("accepting connections (no password asked){server}"),
-                });
-            }
-            b'K' | b'N' | b'v' => {}
-            other => {
-                return Err(protocol(&format!(
-                    "unexpected message type {:?}",
-                    char::from(other)
-                )));
-            }
+        if let Some(summary) = session.on_message(&mut wire, &m)? {
+            return Ok(summary);
         }
     }
     Err(protocol("too many messages before ReadyForQuery"))
+}
+
+/// What the startup exchange has learnt so far, and its answer to each backend message.
+struct Startup<'a> {
+    params: &'a PgParams<'a>,
+    /// SCRAM's PBKDF2 stops at the deadline too.
+    #[cfg(feature = "tls")]
+    deadline: &'a Deadline,
+    /// AuthenticationOk came: ReadyForQuery ends the exchange.
+    authenticated: bool,
+    /// The `server_version` of a ParameterStatus.
+    version: String,
+    #[cfg(feature = "tls")]
+    scram: Option<scram::Client>,
+}
+
+impl Startup<'_> {
+    /// One backend message: `Some(summary)` ends the exchange healthy, `None` reads on.
+    fn on_message<S: Timed>(
+        &mut self,
+        wire: &mut Wire<'_, S>,
+        m: &Message,
+    ) -> Result<Option<String>, Error> {
+        match m.kind {
+            b'E' => self.error_response(&m.body).map(Some),
+            b'R' => self.authentication(wire, &m.body),
+            b'S' => {
+                self.parameter_status(&m.body);
+                Ok(None)
+            }
+            b'Z' if self.authenticated => Ok(Some(self.ready(wire))),
+            b'K' | b'N' | b'v' => Ok(None),
+            other => Err(protocol(&format!(
+                "unexpected message type {:?}",
+                char::from(other)
+            ))),
+        }
+    }
+
+    /// ErrorResponse: 57P03 is "not accepting connections"; any other error is pg_isready's
+    /// "accepting connections" without a password, and a failed login with one.
+    fn error_response(&self, body: &[u8]) -> Result<String, Error> {
+        let e = parse_error(body);
+        if e.code == CANNOT_CONNECT_NOW {
+            return Err(Error::unhealthy(format!(
+                "not accepting connections: {}",
+                e.reason()
+            )));
+        }
+        if self.params.password.is_none() {
+            return Ok(format!(
+                "accepting connections ({} {})",
+                e.severity,
+                e.reason()
+            ));
+        }
+        Err(Error::unhealthy(format!("postgres: {}", e.reason())))
+    }
+
+    /// An authentication message: AuthenticationOk, or a request that the password answers.
+    fn authentication<S: Timed>(
+        &mut self,
+        wire: &mut Wire<'_, S>,
+        body: &[u8],
+    ) -> Result<Option<String>, Error> {
+        let Some(code) = body.get(..4) else {
+            return Err(protocol("a short authentication message"));
+        };
+        let code = u32::from_be_bytes([code[0], code[1], code[2], code[3]]);
+        let data = &body[4..];
+        if code == 0 {
+            self.authenticated = true;
+            return Ok(None);
+        }
+        let Some(password) = self.params.password else {
+            // pg_isready's "accepting connections". Hanging up here leaves no line in the
+            // server's log.
+            return Ok(Some(format!(
+                "accepting connections (asks for {})",
+                auth_name(code)
+            )));
+        };
+        self.answer(wire, code, data, password)?;
+        Ok(None)
+    }
+
+    /// Answers the authentication request `code` (with its `data`) with `password`, in the
+    /// method it names: cleartext, md5, or a step of SCRAM-SHA-256.
+    fn answer<S: Timed>(
+        &mut self,
+        wire: &mut Wire<'_, S>,
+        code: u32,
+        data: &[u8],
+        password: &str,
+    ) -> Result<(), Error> {
+        match code {
+            3 => wire.send(&password_message(password.as_bytes())),
+            5 => {
+                let salt = data
+                    .get(..4)
+                    .ok_or_else(|| protocol("md5 without a salt"))?;
+                let hashed = md5_password(self.params.user, password, salt);
+                wire.send(&password_message(hashed.as_bytes()))
+            }
+            #[cfg(feature = "tls")]
+            10 => {
+                let client = scram::start(password, data)?;
+                wire.send(&message(b'p', &scram::initial_response(&client)))?;
+                self.scram = Some(client);
+                Ok(())
+            }
+            #[cfg(feature = "tls")]
+            11 => {
+                let client = self
+                    .scram
+                    .as_mut()
+                    .ok_or_else(|| protocol("SASLContinue before SASL"))?;
+                wire.send(&message(
+                    b'p',
+                    client.final_message(data, self.deadline)?.as_bytes(),
+                ))
+            }
+            #[cfg(feature = "tls")]
+            12 => self
+                .scram
+                .as_ref()
+                .ok_or_else(|| protocol("SASLFinal before SASL"))?
+                .verify_server(data),
+            #[cfg(not(feature = "tls"))]
+            10 => Err(Error::feature_missing(
+                "tls",
+                "postgres: the server asks for SCRAM-SHA-256, which needs",
+                Some("ring"),
+            )),
+            other => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "postgres: the server asks for {}, which healthprobe does not do \
+                     (it logs in with SCRAM-SHA-256, md5 or a cleartext password)",
+                    auth_name(other)
+                ),
+            )),
+        }
+    }
+
+    /// ParameterStatus: the one parameter the summary names is `server_version`.
+    fn parameter_status(&mut self, body: &[u8]) {
+        let mut parts = body.split(|&b| b == 0);
+        if parts.next() == Some(b"server_version") {
+            self.version = wire::server_text(parts.next().unwrap_or_default());
+        }
+    }
+
+    /// ReadyForQuery after AuthenticationOk: Terminate, and the summary.
+    fn ready<S: Timed>(&self, wire: &mut Wire<'_, S>) -> String {
+        // Terminate: a polite goodbye, so the server logs nothing.
+        let _ = wire.send(&message(b'X', &[]));
+        let server = if self.version.is_empty() {
+            String::new()
+        } else {
+            format!(", server {}", self.version)
+        };
+        match self.params.password {
+            Some(_) => format!(
+                "logged in as {} to {}{server}",
+                self.params.user, self.params.database
+            ),
+            None => format!("accepting connections (no password asked){server}"),
+        }
+    }
+}
+
+/// PasswordMessage: the password (cleartext or md5-hashed), NUL-terminated.
+fn password_message(password: &[u8]) -> Vec<u8> {
+    let mut body = password.to_vec();
+    body.push(0);
+    message(b'p', &body)
 }
 
 fn protocol(what: &str) -> Error {
@@ -377,39 +437,32 @@ pub(crate) fn steps(
         database,
         password,
     };
-    if target.db_tls() {
-        #[cfg(feature = "tls")]
-        {
-            wire::prepare_tls(ctx, target)?;
-            let mut sock = wire::connect(ctx, target, details)?;
-            let mut wire = Wire::new(&mut sock, ctx.deadline, "postgres");
-            wire.send(&SSL_REQUEST)?;
-            match wire.read(parse_ssl_answer)? {
-                b'S' if wire.buffered() == 0 => {}
-                b'S' => return Err(protocol("bytes after the answer to SSLRequest")),
-                b'N' => {
-                    return Err(Error::new(
-                        ErrorKind::Tls,
-                        "postgres: the server does not do TLS (it answered N to SSLRequest; sslmode=require)",
-                    ));
-                }
-                other => {
-                    return Err(protocol(&format!(
-                        "the answer to SSLRequest is {:?}, expected S or N",
-                        char::from(other)
-                    )));
-                }
-            }
-            let mut stream = wire::start_tls(ctx, target, sock, details)?;
-            let outcome = exchange(&mut stream, &params, ctx.deadline);
-            stream.close();
-            return outcome.map(|s| format!("{s}, over tls"));
-        }
-        #[cfg(not(feature = "tls"))]
-        return Err(crate::check::shared::unsupported(target, "tls"));
+    wire::session(
+        ctx,
+        target,
+        details,
+        target.db_tls().then_some(", over tls"),
+        |sock| ssl_request(sock, ctx.deadline),
+        |stream| exchange(stream, &params, ctx.deadline),
+    )
+}
+
+/// SSLRequest, and the server's one-byte answer: `S`, and nothing after it, lets TLS start.
+fn ssl_request(sock: &mut std::net::TcpStream, deadline: &Deadline) -> Result<(), Error> {
+    let mut wire = Wire::new(sock, deadline, "postgres");
+    wire.send(&SSL_REQUEST)?;
+    match wire.read(parse_ssl_answer)? {
+        b'S' if wire.buffered() == 0 => Ok(()),
+        b'S' => Err(protocol("bytes after the answer to SSLRequest")),
+        b'N' => Err(Error::new(
+            ErrorKind::Tls,
+            "postgres: the server does not do TLS (it answered N to SSLRequest; sslmode=require)",
+        )),
+        other => Err(protocol(&format!(
+            "the answer to SSLRequest is {:?}, expected S or N",
+            char::from(other)
+        ))),
     }
-    let mut stream = wire::connect(ctx, target, details)?;
-    exchange(&mut stream, &params, ctx.deadline)
 }
 
 #[cfg(test)]

@@ -142,23 +142,15 @@ pub(crate) fn steps(
         password,
         db: Some(target.path()).filter(|db| !db.is_empty()),
     };
-    if target.kind().is_tls() {
-        #[cfg(feature = "tls")]
-        {
-            wire::prepare_tls(ctx, target)?;
-            let sock = wire::connect(ctx, target, details)?;
-            let mut stream = wire::start_tls(ctx, target, sock, details)?;
-            let outcome = exchange(&mut stream, &params, ctx.deadline);
-            stream.close();
-            return outcome.map(|pong| format!("{pong} over tls"));
-        }
-        #[cfg(not(feature = "tls"))]
-        return Err(crate::check::shared::unsupported(target, "tls"));
-    }
-    let mut stream = wire::Stream::Plain(wire::connect(ctx, target, details)?);
-    let outcome = exchange(&mut stream, &params, ctx.deadline);
-    stream.close();
-    outcome
+    let over_tls = target.kind().is_tls().then_some(" over tls");
+    wire::session(
+        ctx,
+        target,
+        details,
+        over_tls,
+        |_| Ok(()),
+        |stream| exchange(stream, &params, ctx.deadline),
+    )
 }
 
 #[cfg(test)]

@@ -123,16 +123,7 @@ impl Timed for std::os::unix::net::UnixStream {
 /// match, at 64 KiB, at end of stream or at the deadline.
 pub(crate) fn converse(stream: &mut impl Timed, ctx: &Ctx<'_>) -> Result<Option<String>, Error> {
     let deadline = ctx.deadline;
-    let io_err = |e: io::Error, phase: Phase| {
-        if crate::deadline::is_timeout(&e) {
-            deadline.expired()
-        } else {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("{} {}", crate::net::io_reason(&e), phase_words(phase)),
-            )
-        }
-    };
+    let io_err = |e: io::Error, phase: Phase| io_failure(&e, phase, deadline, "");
     if let Some(send) = &ctx.settings.send {
         stream
             .set_timeouts(deadline.enter(Phase::Request)?)
@@ -197,11 +188,26 @@ fn not_seen(expect: &str, reply: &[u8], timed_out: bool, deadline: &Deadline) ->
     }
 }
 
-fn phase_words(phase: Phase) -> &'static str {
-    match phase {
+/// An I/O error while talking to the peer (`converse`; the database kinds' `Wire`, whose
+/// `proto` opens the message; "" for none): the deadline's expiry when the socket timed out,
+/// else the system's reason and whether the probe was sending or reading the reply.
+pub(crate) fn io_failure(e: &io::Error, phase: Phase, deadline: &Deadline, proto: &str) -> Error {
+    if crate::deadline::is_timeout(e) {
+        return deadline.expired();
+    }
+    let doing = match phase {
         Phase::Request => "while sending",
         _ => "while reading the reply",
-    }
+    };
+    let reason = format!("{} {doing}", crate::net::io_reason(e));
+    Error::new(
+        ErrorKind::Protocol,
+        if proto.is_empty() {
+            reason
+        } else {
+            format!("{proto}: {reason}")
+        },
+    )
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {

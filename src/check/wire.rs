@@ -1,4 +1,5 @@
-//! What the database and cache checks share (postgres, mysql, redis, memcached): the
+//! What the database, cache and broker checks share (postgres, mysql, redis, memcached, amqp,
+//! mqtt): the
 //! connection, plain or TLS with the probe's one TLS configuration; a reader that collects one
 //! reply frame at a time within the deadline, bounded, while a pure parser of the protocol
 //! decides where the frame ends; the user and password of a login; server text made safe to
@@ -8,10 +9,9 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::check::shared::{Ctx, Timed};
+use crate::check::shared::{Ctx, Timed, io_failure};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
-use crate::net;
 use crate::report::Detail;
 use crate::target::Target;
 
@@ -102,27 +102,17 @@ impl<'a, S: Timed> Wire<'a, S> {
     }
 
     /// Bytes read past the last frame.
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn buffered(&self) -> usize {
         self.buf.len()
     }
 
     fn io_error(&self, e: &io::Error, phase: Phase) -> Error {
-        if crate::deadline::is_timeout(e) {
-            return self.deadline.expired();
-        }
+        // (rustls's errors come as InvalidData, never as a timeout.)
         #[cfg(feature = "tls")]
         if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
             return Error::new(ErrorKind::Tls, format!("{}: tls: {tls}", self.proto));
         }
-        let doing = match phase {
-            Phase::Request => "while sending",
-            _ => "while reading the reply",
-        };
-        Error::new(
-            ErrorKind::Protocol,
-            format!("{}: {} {doing}", self.proto, net::io_reason(e)),
-        )
+        io_failure(e, phase, self.deadline, self.proto)
     }
 }
 
@@ -235,6 +225,44 @@ pub(crate) fn connect(
     let (sock, addr) = ctx.connect(target.host(), target.port())?;
     details.push(ctx.connected(addr));
     Ok(sock)
+}
+
+/// Connects to a database or cache and runs `exchange` over the connection: plain TCP when
+/// `over_tls` is `None`; with `Some(note)`, TLS over it, readied before the socket opens
+/// ([`prepare_tls`]), `before_tls` run on the plain socket first (PostgreSQL's SSLRequest),
+/// then the verified handshake ([`start_tls`]), and `note` ends the summary. The connection is
+/// closed after the exchange (a TLS one with `close_notify`).
+pub(crate) fn session(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+    over_tls: Option<&str>,
+    before_tls: impl FnOnce(&mut TcpStream) -> Result<(), Error>,
+    exchange: impl FnOnce(&mut Stream) -> Result<String, Error>,
+) -> Result<String, Error> {
+    let mut stream = if over_tls.is_some() {
+        #[cfg(feature = "tls")]
+        {
+            prepare_tls(ctx, target)?;
+            let mut sock = connect(ctx, target, details)?;
+            before_tls(&mut sock)?;
+            start_tls(ctx, target, sock, details)?
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = before_tls;
+            return Err(crate::check::shared::unsupported(target, "tls"));
+        }
+    } else {
+        Stream::Plain(connect(ctx, target, details)?)
+    };
+    let outcome = exchange(&mut stream);
+    stream.close();
+    let summary = outcome?;
+    Ok(match over_tls {
+        Some(note) => format!("{summary}{note}"),
+        None => summary,
+    })
 }
 
 /// Readies TLS before any socket opens, so that a bad CA file, client key or server name

@@ -131,7 +131,7 @@ fn find_pg() -> Result<PgInstall, String> {
     Ok(PgInstall { bin, major })
 }
 
-fn is_root() -> bool {
+pub(super) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -145,7 +145,7 @@ fn is_root() -> bool {
 /// Whether `program` is on `PATH`; if not, a skip (a failure under `HEALTHPROBE_REQUIRE_DB=1`)
 /// naming the Debian `package` that has it.
 #[track_caller]
-fn installed(program: &str, package: &str) -> bool {
+pub(super) fn installed(program: &str, package: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()));
     if !found {
@@ -160,7 +160,7 @@ fn installed(program: &str, package: &str) -> bool {
 /// Where `port`'s connections stand in /proc/net/tcp{,6}: how many the server has not closed
 /// yet (ESTABLISHED, SYN_RECV or CLOSE_WAIT on its side; LISTEN, TIME_WAIT and the closing
 /// states are not counted).
-fn open_connections(port: u16) -> usize {
+pub(super) fn open_connections(port: u16) -> usize {
     let port = format!(":{port:04X}");
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
@@ -181,7 +181,7 @@ fn open_connections(port: u16) -> usize {
 }
 
 /// `program` as the unprivileged user when we are root.
-fn command(program: &str) -> Command {
+pub(super) fn command(program: &str) -> Command {
     if is_root() {
         let mut c = Command::new("setpriv");
         c.args([
@@ -198,7 +198,7 @@ fn command(program: &str) -> Command {
 }
 
 /// Hands `path` (recursively) to the unprivileged user when we are root.
-fn hand_over(path: &Path) {
+pub(super) fn hand_over(path: &Path) {
     if is_root() {
         let ok = Command::new("chown")
             .args(["-R", "nobody:nogroup"])
@@ -211,7 +211,7 @@ fn hand_over(path: &Path) {
 }
 
 /// Runs a set-up command to completion, failing the test with its output when it fails.
-fn run_setup(mut c: Command, what: &str) {
+pub(super) fn run_setup(mut c: Command, what: &str) {
     let out = c
         .stdin(Stdio::null())
         .output()

@@ -8,11 +8,13 @@
 //!   (the shape of ripgrep's `tests/util.rs`).
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
+//! - [`brokers`]: RabbitMQ and mosquitto, for the amqp:// and mqtt:// tests.
 //! - [`cpu`]: keeps CPU-heavy steps (database set-up, callgrind) apart from probe runs whose
 //!   deadlines are asserted.
 //! - [`skip()`]: says a skip where a CI log shows it; [`skip_unless`] makes it a failure under a
 //!   `HEALTHPROBE_REQUIRE_*` switch.
 
+pub mod brokers;
 mod cmd;
 pub mod cpu;
 pub mod db;
@@ -21,9 +23,12 @@ pub mod hostile;
 pub mod json;
 pub mod kafka;
 pub mod mongo;
+pub mod nats;
 mod server;
 pub mod skip;
+pub mod smtp;
 mod tls;
+pub mod zookeeper;
 
 pub use cmd::{Cmd, EARLY, GNU_TIME, Output, ResultLine, probe_binary, probe_is_debug_build};
 pub use server::{Request, Response, Server, TlsStream, dead_port, pong, read_request};

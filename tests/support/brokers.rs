@@ -214,7 +214,11 @@ impl Rabbit {
             .env("RABBITMQ_DIST_PORT", dist_port.to_string())
             .env(
                 "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
-                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}",
+                // No busy-waiting schedulers (Erlang spins them by default): the broker
+                // idles between checks instead of burning the CPU the probe runs of other
+                // tests are timed on.
+                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1} \
+                 +sbwt none +sbwtdcpu none +sbwtdio none",
             )
             .env("RABBITMQ_LOG_BASE", d)
             .env("RABBITMQ_LOGS", &log)
@@ -292,7 +296,11 @@ impl Rabbit {
             .env("RABBITMQ_CONF_ENV_FILE", d.join("rabbitmq-env.conf"))
             .env(
                 "RABBITMQ_CTL_ERL_ARGS",
-                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}",
+                // No busy-waiting schedulers (Erlang spins them by default): the broker
+                // idles between checks instead of burning the CPU the probe runs of other
+                // tests are timed on.
+                "-start_epmd false -kernel inet_dist_use_interface {127,0,0,1} \
+                 +sbwt none +sbwtdcpu none +sbwtdio none",
             );
         run_setup(c, &format!("rabbitmqctl {}", args.join(" ")));
     }

@@ -605,6 +605,16 @@ impl Server {
         self.shared.accepted.load(Ordering::SeqCst)
     }
 
+    /// The connections accepted, once at least `n` have been or 5 s have passed: the probe can
+    /// be done with a connection before this server's thread has accepted it.
+    pub fn accepted_at_least(&self, n: usize) -> usize {
+        let start = std::time::Instant::now();
+        while self.accepted() < n && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.accepted()
+    }
+
     // --- Plumbing --------------------------------------------------------------------------
 
     fn tcp(ip: IpAddr, scheme: &'static str, handler: Handler<TcpStream>) -> Server {

@@ -33,7 +33,7 @@ const LOG_JARS: [&str; 2] = [
     "/usr/share/java/log4j-1.2.jar",
 ];
 const READY_WAIT: Duration = Duration::from_secs(60);
-const LOG_WAIT: Duration = Duration::from_secs(10);
+const LOG_WAIT: Duration = Duration::from_secs(30);
 /// Small and quick to start.
 const JVM_FLAGS: [&str; 4] = [
     "-Xmx64m",

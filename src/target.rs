@@ -39,6 +39,9 @@ pub enum TargetKind {
     Rediss,
     /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
     Memcached,
+    /// `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]`: the answer holds at least one
+    /// record of the type (default: A or AAAA); an empty SERVER is the system's resolver.
+    Dns,
 }
 
 impl TargetKind {
@@ -58,6 +61,7 @@ impl TargetKind {
             "redis" => TargetKind::Redis,
             "rediss" => TargetKind::Rediss,
             "memcached" => TargetKind::Memcached,
+            "dns" => TargetKind::Dns,
             _ => return None,
         })
     }
@@ -79,6 +83,7 @@ impl TargetKind {
             TargetKind::Redis => "redis",
             TargetKind::Rediss => "rediss",
             TargetKind::Memcached => "memcached",
+            TargetKind::Dns => "dns",
         }
     }
 
@@ -108,6 +113,7 @@ impl TargetKind {
             TargetKind::Mysql => Some(3306),
             TargetKind::Redis | TargetKind::Rediss => Some(6379),
             TargetKind::Memcached => Some(11211),
+            TargetKind::Dns => Some(53),
             _ => None,
         }
     }
@@ -139,8 +145,8 @@ pub struct Target {
 const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
     tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
     http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
-    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://… or \
-    memcached://HOST[:PORT]";
+    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
+    memcached://HOST[:PORT] or dns://[SERVER[:PORT]]/NAME[?type=TYPE]";
 
 impl Target {
     /// What this target checks.
@@ -149,7 +155,7 @@ impl Target {
     }
 
     /// The host name or IP address (IPv6 without brackets); empty for `unix:`, `http+unix:` and
-    /// `file:` targets.
+    /// `file:` targets, and for `dns:///NAME` (the system's resolver).
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -161,8 +167,9 @@ impl Target {
 
     /// The path: the request path and query for HTTP (`/` when none was given), the service
     /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
-    /// the database name for `postgres:` and `mysql:` and the database number for `redis:`
-    /// (empty when none).
+    /// the database name for `postgres:` and `mysql:`, the database number for `redis:`
+    /// (empty when none), and for `dns:` the name asked for, decoded, then `?type=TYPE` when a
+    /// type was given (`web.test?type=SRV`).
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -262,6 +269,28 @@ impl FromStr for Target {
                 };
                 return Ok(target);
             }
+            TargetKind::Dns => {
+                // `dns:///NAME`: an empty authority is the system's resolver.
+                let (authority, path) = split_path(rest);
+                if authority.contains('@') {
+                    return Err(err("expected no user:password@ in a dns target"));
+                }
+                let mut port = None;
+                if !authority.is_empty() {
+                    let (host, given) = split_host_port(authority)
+                        .ok_or_else(|| err("expected SERVER[:PORT] with a port from 1 to 65535"))?;
+                    if !valid_host(host) {
+                        return Err(err(
+                            "expected a server name, an IPv4 address or a bracketed IPv6 address",
+                        ));
+                    }
+                    target.host = host.to_string();
+                    port = given;
+                }
+                target.port = port.or(kind.default_port()).unwrap_or(53);
+                target.path = dns_question(path).map_err(|e| err(&e))?;
+                return Ok(target);
+            }
             _ => {}
         }
 
@@ -359,6 +388,54 @@ fn postgres_tls(query: &str) -> Result<bool, String> {
         }
     }
     Ok(tls)
+}
+
+/// The types a `dns:` target may ask for.
+pub(crate) const DNS_TYPES: [&str; 5] = ["A", "AAAA", "SRV", "TXT", "CNAME"];
+
+/// A dns target's `/NAME[?type=TYPE]`, checked: the name percent-decoded, a valid DNS name
+/// (letters, digits, `-` and `_`, labels of 1 to 63 bytes, at most 253 bytes, an optional
+/// trailing dot); `type=` the only query key. Returns `NAME` or `NAME?type=TYPE` (the type in
+/// upper case), which the check splits again.
+fn dns_question(path: &str) -> Result<String, String> {
+    const EXPECTED: &str = "expected a name after the server, as in dns:///db.internal or \
+        dns://127.0.0.1:53/_http._tcp.web.internal?type=SRV";
+    let path = path.strip_prefix('/').ok_or(EXPECTED)?;
+    let (name, query) = path.split_once('?').unwrap_or((path, ""));
+    if name.contains('#') || query.contains('#') {
+        return Err("expected no #fragment".into());
+    }
+    let name = percent_decode(name, true).ok_or("expected valid %XX escapes")?;
+    if name.is_empty() {
+        return Err(EXPECTED.into());
+    }
+    if !valid_dns_name(name.strip_suffix('.').unwrap_or(&name)) {
+        return Err(
+            "expected a valid DNS name: letters, digits, - and _, labels of 1 to 63 \
+            bytes separated by dots, at most 253 bytes"
+                .into(),
+        );
+    }
+    if query.is_empty() {
+        return Ok(name);
+    }
+    let qtype = query
+        .strip_prefix("type=")
+        .map(str::to_ascii_uppercase)
+        .filter(|t| DNS_TYPES.contains(&t.as_str()))
+        .ok_or("expected ?type=A, AAAA, SRV, TXT or CNAME (or no query)")?;
+    Ok(format!("{name}?type={qtype}"))
+}
+
+/// A DNS name without its trailing dot, as a `dns:` target takes it: labels of 1 to 63 letters,
+/// digits, `-` and `_`, at most 253 bytes in all.
+pub(crate) fn valid_dns_name(name: &str) -> bool {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    name.len() <= 253 && name.split('.').all(label_ok)
 }
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
@@ -671,6 +748,50 @@ mod tests {
         assert_eq!(t("redis://db/").path(), "");
         bad("redis://db/x");
         bad("redis://db/1?x");
+    }
+
+    #[test]
+    fn dns_server_name_and_type() {
+        let x = t("dns:///myservice.ns.svc.cluster.local");
+        assert_eq!(
+            (x.kind(), x.host(), x.port(), x.path()),
+            (TargetKind::Dns, "", 53, "myservice.ns.svc.cluster.local")
+        );
+        let x = t("dns://127.0.0.1:5353/_http._tcp.web.test?type=srv");
+        assert_eq!(
+            (x.host(), x.port(), x.path()),
+            ("127.0.0.1", 5353, "_http._tcp.web.test?type=SRV")
+        );
+        let x = t("dns://[::1]:5353/web.test.");
+        assert_eq!((x.host(), x.port(), x.path()), ("::1", 5353, "web.test."));
+        assert_eq!(t("dns://ns1/a%2Db").path(), "a-b");
+        assert_eq!(t("dns://ns1/a").port(), 53);
+    }
+
+    #[test]
+    fn dns_bad_names_and_queries() {
+        for input in [
+            "dns://",
+            "dns:///",
+            "dns://127.0.0.1",
+            "dns:///a..b",
+            "dns:///.",
+            "dns:///a b",
+            "dns:///a%20b",
+            "dns:///a?type=MX",
+            "dns:///a?class=IN",
+            "dns:///a#x",
+            "dns://u@ns/a",
+            "dns://ns:0/a",
+            "dns://::1/a",
+        ] {
+            bad(input);
+        }
+        bad(&format!("dns:///{}", "a".repeat(64)));
+        let long = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long.len(), 255);
+        bad(&format!("dns:///{long}"));
+        t(&format!("dns:///{}", &long[..253]));
     }
 
     #[test]

@@ -26,6 +26,8 @@ use crate::report::{Detail, Outcome};
 use crate::target::{Target, TargetKind};
 
 mod base64;
+#[cfg(feature = "db")]
+mod dns;
 mod file;
 #[cfg(feature = "db")]
 pub mod fuzzing;
@@ -77,12 +79,15 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Postgres => gather(postgres::steps, ctx, target),
         #[cfg(feature = "db")]
         TargetKind::Mysql => gather(mysql::steps, ctx, target),
+        #[cfg(feature = "db")]
+        TargetKind::Dns => gather(dns::steps, ctx, target),
         #[cfg(not(feature = "db"))]
         TargetKind::Postgres
         | TargetKind::Mysql
         | TargetKind::Redis
         | TargetKind::Rediss
-        | TargetKind::Memcached => Outcome::of(Err(shared::unsupported(target, "db"))),
+        | TargetKind::Memcached
+        | TargetKind::Dns => Outcome::of(Err(shared::unsupported(target, "db"))),
     }
 }
 

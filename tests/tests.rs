@@ -14,6 +14,7 @@ mod support;
 mod budget;
 mod cli;
 mod databases;
+mod dns;
 mod embed;
 mod exec;
 mod file;

@@ -8,6 +8,7 @@
 //!   (the shape of ripgrep's `tests/util.rs`).
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
+//! - [`dnsmasq`]: Debian's dnsmasq as the name server of the `dns://` tests.
 //! - [`cpu`]: keeps CPU-heavy steps (database set-up, callgrind) apart from probe runs whose
 //!   deadlines are asserted.
 //! - [`skip()`]: says a skip where a CI log shows it; [`skip_unless`] makes it a failure under a
@@ -16,6 +17,7 @@
 mod cmd;
 pub mod cpu;
 pub mod db;
+pub mod dnsmasq;
 pub mod grpc;
 pub mod hostile;
 pub mod json;

@@ -11,7 +11,7 @@
 #   grpc     the real gRPC health server the tests start (grpcio, grpcio-health-checking in .venv)
 #   test     build + grpc + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
-#            readiness tests), iproute2
+#            readiness tests), dnsmasq (dns:// tests), iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
 #            its libc headers (libc6-dev-arm64-cross: not a Depends, so named), qemu-user-static
 #   docker   Debian's engine and Compose (scripts/dockerd.sh starts and stops the engine)
@@ -57,9 +57,10 @@ setup_test() {
     setup_build
     setup_grpc
     # The database tests start these servers and run their clients (psql, mariadb, redis-cli):
-    # the clients are Depends of the servers, named all the same.
+    # the clients are Depends of the servers, named all the same. dnsmasq-base: the dnsmasq
+    # program of the dns:// tests, without the system service that package dnsmasq adds.
     need_deb valgrind time openssl procps iproute2 \
-        postgresql mariadb-server mariadb-client redis-server redis-tools memcached
+        postgresql mariadb-server mariadb-client redis-server redis-tools memcached dnsmasq-base
 }
 
 setup_arm64() {

@@ -33,7 +33,7 @@ const GRACE: Duration = Duration::from_millis(150);
 #[derive(FromArgs)]
 /// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
 /// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://,
-/// postgres://, mysql://, redis://, rediss://, memcached://.
+/// postgres://, mysql://, redis://, rediss://, memcached://, dns://.
 #[argh(
     note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp).\n`healthprobe seal OUT [--keep-env NAME]... ARGS...` writes OUT: a copy that runs only the check ARGS describe (see `healthprobe seal --help`)."
 )]

@@ -24,7 +24,9 @@
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
 //! `postgres://`, `mysql://`, `redis://`, `rediss://` and `memcached://`, each ready in its own
 //! protocol's terms (a PostgreSQL standby in recovery or a Redis busy in a script is not), with
-//! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
+//! [`ProbeBuilder::password_file`] for their logins, and the names they are found by:
+//! `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]` (the answer holds a record of the
+//! type; `dns:///NAME` asks the system's resolver, through its search list). Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
 //!
@@ -43,8 +45,8 @@
 //! - `tls` (default): `https://` and `tls://` targets, with rustls (ring) and webpki roots.
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
-//! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://` (and `rediss://` and
-//!   `postgres://…?sslmode=require` with `tls`), hand-written protocol code plus RustCrypto's
+//! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `dns://` (and
+//!   `rediss://` and `postgres://…?sslmode=require` with `tls`), hand-written protocol code plus RustCrypto's
 //!   `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 or `mysql_native_password`
 //!   take their hashes from ring, so they need `tls` too; without it they fail naming it.
 //! - `test-panic` (off; for tests only): the binary panics inside every check when

@@ -523,7 +523,7 @@ fn dns_hostile_malformed_answers_fail_at_once() {
         (
             "dns_65535_answers",
             |q| answer(q, 0x0180, 65535, &A_RECORD),
-            "65535 answer records announced",
+            "65535 answer record(s) announced",
         ),
     ];
     for (case, reply, words) in cases {

@@ -302,7 +302,7 @@ pub(crate) fn parse_reply(msg: &[u8]) -> Result<Reply, String> {
             Err(_) if truncated => break,
             Err(why) => {
                 return Err(format!(
-                    "{ancount} answer records announced, record {} unreadable: {why}",
+                    "{ancount} answer record(s) announced, record {} unreadable: {why}",
                     i + 1
                 ));
             }
@@ -935,7 +935,7 @@ mod tests {
         let a = rec(TYPE_A, &[10, 0, 0, 7]);
         let e = parse_reply(&reply([0x81, 0x80], 65535, &[&a])).unwrap_err();
         assert!(
-            e.starts_with("65535 answer records announced, record 2"),
+            e.starts_with("65535 answer record(s) announced, record 2"),
             "{e}"
         );
     }

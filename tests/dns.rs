@@ -443,6 +443,9 @@ fn answer(query: &[u8], flags: u16, ancount: u16, records: &[u8]) -> Vec<u8> {
 /// An A record owned by the question's name, 10.0.0.7.
 const A_RECORD: [u8; 16] = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7];
 
+/// What a scripted peer sends back for a query.
+type Reply = fn(&[u8]) -> Vec<u8>;
+
 fn run(case: &str, timeout: Duration, target: &str) -> Run {
     hostile::probe(case, timeout, |cmd| cmd.arg(target))
 }
@@ -473,7 +476,7 @@ fn dns_hostile_lost_datagram_is_sent_again() {
 
 #[test]
 fn dns_hostile_garbage_and_wrong_ids_are_ignored() {
-    let cases: [(&str, fn(&[u8]) -> Vec<u8>); 3] = [
+    let cases: [(&str, Reply); 3] = [
         ("dns_garbage", |_| {
             (0..=255u8).rev().cycle().take(1400).collect()
         }),
@@ -497,7 +500,7 @@ fn dns_hostile_garbage_and_wrong_ids_are_ignored() {
 
 #[test]
 fn dns_hostile_malformed_answers_fail_at_once() {
-    let cases: [(&str, fn(&[u8]) -> Vec<u8>, &str); 3] = [
+    let cases: [(&str, Reply, &str); 3] = [
         // The answer's owner name is a pointer to itself.
         (
             "dns_pointer_loop",

@@ -612,9 +612,10 @@ fn ask_udp(
             0 => String::new(),
             n => format!(", {n} datagram(s) that did not answer it ignored"),
         };
-        deadline
-            .expired()
-            .append(format!(" from {server} ({sent} udp queries sent{ignored})"))
+        let queries = if sent == 1 { "query" } else { "queries" };
+        deadline.expired().append(format!(
+            " from {server} ({sent} udp {queries} sent{ignored})"
+        ))
     };
     let mut buf = vec![0u8; DATAGRAM_LIMIT];
     loop {

@@ -14,7 +14,7 @@ use crate::deadline::Deadline;
 use crate::duration::format_duration;
 use crate::error::{Error, ErrorKind};
 use crate::net::IpFamily;
-use crate::probe::{DEFAULT_TIMEOUT, Probe};
+use crate::probe::{DEFAULT_TIMEOUT, Probe, ProbeBuilder};
 use crate::render;
 use crate::report::{CheckReport, Report};
 use crate::seal;
@@ -31,9 +31,8 @@ pub const EXIT_UNHEALTHY: u8 = 1;
 const GRACE: Duration = Duration::from_millis(150);
 
 #[derive(FromArgs)]
-/// Checks that targets are healthy; exits 0 when they are, 1 otherwise.
-/// Targets: http://, https://, tcp://, tls://, grpc://, grpcs://, unix://, http+unix://, file://,
-/// postgres://, mysql://, redis://, rediss://, memcached://, dns://.
+/// Checks that targets are healthy; exits 0 when they are, 1 otherwise. The targets' forms are
+/// listed at the end.
 #[argh(
     note = "`healthprobe install DIR` copies this executable to DIR/healthprobe (for images without cp).\n`healthprobe seal OUT [--keep-env NAME]... ARGS...` writes OUT: a copy that runs only the check ARGS describe (see `healthprobe seal --help`)."
 )]
@@ -664,7 +663,27 @@ fn usage_error(message: &str) -> u8 {
     EXIT_UNHEALTHY
 }
 
-fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
+fn plan(mut a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
+    let given = std::mem::take(&mut a.targets);
+    let (wait, interval, quiet, verbose) = (a.wait, a.interval, a.quiet, a.verbose);
+    let json = a.format == Format::Json;
+    let builder = builder(a, env)?;
+    let targets = targets(given, env)?;
+    Ok(Plan {
+        probe: builder.build()?,
+        targets,
+        wait,
+        interval,
+        quiet,
+        verbose,
+        json,
+        command,
+    })
+}
+
+/// The probe the flags describe, through the builder's setters as an app would write them;
+/// `build` validates the lot.
+fn builder(a: Args, env: &Env) -> Result<ProbeBuilder, Error> {
     let env_timeout = || {
         let t = std::env::var("HEALTHPROBE_TIMEOUT")
             .ok()
@@ -706,66 +725,66 @@ fn plan(a: Args, command: Vec<OsString>, env: &Env) -> Result<Plan, Error> {
         })?;
         b = b.header_matches(name.trim(), pattern.trim());
     }
-    // The other flags go straight into the probe's settings, which `build` validates.
-    let s = &mut b.s;
-    s.proxy = a
-        .proxy
-        .as_deref()
-        .map(|p| env.expand(p))
-        .transpose()?
-        .map(crate::secret::Secret::new);
-    if let Some(method) = a.method {
-        s.method = method;
+    if let Some(proxy) = a.proxy.as_deref() {
+        b = b.proxy(env.expand(proxy)?);
     }
-    if let Some(statuses) = a.status {
-        s.statuses = statuses;
+    for condition in a.json {
+        b = b.body_json(condition);
     }
-    s.body_contains = a.body_contains;
-    s.body_matches = a.body_matches;
-    s.body_json = a.json;
-    s.bearer_file = a.bearer_file.map(Into::into);
-    s.password_file = a.password_file.map(Into::into);
-    s.tls.ca_file = a.ca_file.map(Into::into);
-    s.tls.cert = a.cert.map(Into::into);
-    s.tls.key = a.key.map(Into::into);
-    s.tls.server_name = a.server_name;
-    s.tls.cert_min_days = a.cert_min_days;
-    s.send = a.send;
-    s.expect = a.expect;
-    s.max_age = a.max_age;
-    let raw_targets: Vec<String> = if a.targets.is_empty() && env.is_process() {
+    b = set(b, a.method, ProbeBuilder::method);
+    b = set(b, a.status, ProbeBuilder::statuses);
+    b = set(b, a.body_contains, ProbeBuilder::body_contains);
+    b = set(b, a.body_matches, ProbeBuilder::body_matches);
+    b = set(b, a.bearer_file, ProbeBuilder::bearer_file);
+    b = set(b, a.password_file, ProbeBuilder::password_file);
+    b = set(b, a.ca_file, ProbeBuilder::tls_ca_file);
+    b = set(b, a.cert, ProbeBuilder::tls_cert);
+    b = set(b, a.key, ProbeBuilder::tls_key);
+    b = set(b, a.server_name, ProbeBuilder::tls_server_name);
+    b = set(b, a.cert_min_days, ProbeBuilder::tls_cert_min_days);
+    b = set(b, a.send, ProbeBuilder::send);
+    b = set(b, a.expect, ProbeBuilder::expect);
+    b = set(b, a.max_age, ProbeBuilder::max_age);
+    Ok(b)
+}
+
+/// `b` with `value` set by `setter`, when a flag gave one.
+fn set<T>(
+    b: ProbeBuilder,
+    value: Option<T>,
+    setter: fn(ProbeBuilder, T) -> ProbeBuilder,
+) -> ProbeBuilder {
+    match value {
+        Some(value) => setter(b, value),
+        None => b,
+    }
+}
+
+/// The targets of the command line, or of `HEALTHPROBE_TARGETS` in a plain run, `${VAR}`
+/// expanded and parsed.
+fn targets(given: Vec<String>, env: &Env) -> Result<Vec<Target>, Error> {
+    let raw: Vec<String> = if given.is_empty() && env.is_process() {
         std::env::var("HEALTHPROBE_TARGETS")
             .unwrap_or_default()
             .split_whitespace()
             .map(String::from)
             .collect()
     } else {
-        a.targets
+        given
     };
-    if raw_targets.is_empty() && !env.is_process() {
+    if raw.is_empty() && !env.is_process() {
         return Err(Error::usage(
             "no target given: a sealed command line names its targets",
         ));
     }
-    if raw_targets.is_empty() {
+    if raw.is_empty() {
         return Err(Error::usage(
             "no target given: pass one (e.g. http://127.0.0.1:8080/health) or set HEALTHPROBE_TARGETS",
         ));
     }
-    let targets = raw_targets
-        .iter()
+    raw.iter()
         .map(|t| Ok(env.expand(t)?.parse::<Target>()?))
-        .collect::<Result<Vec<_>, Error>>()?;
-    Ok(Plan {
-        probe: b.build()?,
-        targets,
-        wait: a.wait,
-        interval: a.interval,
-        quiet: a.quiet,
-        verbose: a.verbose,
-        json: a.format == Format::Json,
-        command,
-    })
+        .collect()
 }
 
 /// `Authorization: Bearer x` → `Authorization: [redacted]`, for messages about a header; a

@@ -22,7 +22,8 @@
 //! (`grpc.health.v1.Health/Check` answers `SERVING`), `unix:///PATH`,
 //! `http+unix://%2FSOCKET/PATH`, `file:///PATH` (exists, and with
 //! [`ProbeBuilder::max_age`], is fresh), and the databases and caches a container waits on:
-//! `postgres://`, `mysql://`, `redis://`, `rediss://` and `memcached://`, each ready in its own
+//! `postgres://` (or `postgresql://`), `mysql://` (or `mariadb://`), `redis://`, `rediss://` and
+//! `memcached://`, each ready in its own
 //! protocol's terms (a PostgreSQL standby in recovery or a Redis busy in a script is not), with
 //! [`ProbeBuilder::password_file`] for their logins, and the names they are found by:
 //! `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]` (the answer holds a record of the
@@ -78,6 +79,7 @@ mod deadline;
 mod duration;
 mod error;
 mod expand;
+mod kind;
 mod net;
 mod probe;
 #[cfg(feature = "cli")]

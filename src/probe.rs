@@ -32,8 +32,7 @@ pub struct Probe {
 /// validates them all before any check runs, so a bad regex or a missing file fails early.
 #[derive(Debug, Clone, Default)]
 pub struct ProbeBuilder {
-    /// The CLI writes here directly too: one set of fields, one validation.
-    pub(crate) s: Settings,
+    s: Settings,
 }
 
 impl ProbeBuilder {

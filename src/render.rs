@@ -185,9 +185,9 @@ pub(crate) fn sealed_help(args: &str) -> String {
     )
 }
 
-/// `--help`, as argh wrote it.
-pub(crate) fn help(text: &str) -> &str {
-    text
+/// `--help`: argh's text, then the targets' forms from the table of kinds.
+pub(crate) fn help(text: &str) -> String {
+    format!("{text}\n{}", crate::kind::help_section())
 }
 
 /// The message of an argument error, from argh's text: its first line, and where to look.

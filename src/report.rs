@@ -39,43 +39,26 @@ impl Report {
 }
 
 /// What one check returns, whole: the verdict (a short line saying what was seen, or the
-/// error), the HTTP status when one was read, and the facts for a verbose listing.
+/// error) and the facts for a verbose listing, the HTTP responses among them. There is no
+/// empty outcome: each is made from a verdict.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
     pub verdict: Result<String, Error>,
-    pub status: Option<u16>,
     pub details: Vec<Detail>,
 }
 
-impl Default for Outcome {
-    fn default() -> Outcome {
-        Outcome {
-            verdict: Ok(String::new()),
-            status: None,
-            details: Vec::new(),
-        }
-    }
-}
-
 impl Outcome {
-    /// An outcome with no status and no details.
-    pub fn of(verdict: Result<String, Error>) -> Outcome {
-        Outcome {
-            verdict,
-            ..Outcome::default()
-        }
+    /// A verdict and the details recorded on the way to it.
+    pub fn of(verdict: Result<String, Error>, details: Vec<Detail>) -> Outcome {
+        Outcome { verdict, details }
     }
 
-    /// This outcome, with `verdict` as its verdict: a check collects details as it goes, then
-    /// closes the outcome with what its steps returned.
-    pub fn with(mut self, verdict: Result<String, Error>) -> Outcome {
-        self.verdict = verdict;
-        self
-    }
-
-    /// Adds a fact for the verbose listing.
-    pub fn push(&mut self, detail: Detail) {
-        self.details.push(detail);
+    /// The status of the last HTTP response read, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.details.iter().rev().find_map(|d| match d {
+            Detail::Response { status, .. } => Some(*status),
+            _ => None,
+        })
     }
 }
 
@@ -199,7 +182,7 @@ impl CheckReport {
     }
 
     pub(crate) fn failed(target: &Target, error: Error, elapsed: Duration) -> CheckReport {
-        CheckReport::new(target, Outcome::of(Err(error)), elapsed)
+        CheckReport::new(target, Outcome::of(Err(error), Vec::new()), elapsed)
     }
 
     /// The target, with any userinfo replaced by `***`.
@@ -219,7 +202,7 @@ impl CheckReport {
 
     /// The final HTTP status, when an HTTP response was read (healthy or not).
     pub fn status(&self) -> Option<u16> {
-        self.outcome.status
+        self.outcome.status()
     }
 
     /// One short line: what was seen when healthy (`200 OK`, `connected to 127.0.0.1:5432`),

@@ -4,120 +4,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::ParseError;
-
-/// What a [`Target`] checks; the scheme of the target picks it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum TargetKind {
-    /// `http://HOST[:PORT][/PATH]`: an HTTP request; healthy on an accepted status.
-    Http,
-    /// `https://HOST[:PORT][/PATH]`: the same over TLS, certificate verified.
-    Https,
-    /// `tcp://HOST:PORT`: a TCP connection opens.
-    Tcp,
-    /// `tls://HOST:PORT`: a TCP connection and a verified TLS handshake.
-    Tls,
-    /// `grpc://HOST:PORT[/SERVICE]`: `grpc.health.v1.Health/Check` answers `SERVING` (h2c).
-    Grpc,
-    /// `grpcs://HOST:PORT[/SERVICE]`: the same over TLS.
-    Grpcs,
-    /// `unix:///PATH`: a stream connection to a Unix socket opens.
-    Unix,
-    /// `http+unix://ENCODED_SOCKET_PATH/PATH`: HTTP over a Unix socket.
-    HttpUnix,
-    /// `file:///PATH`: the file exists (and is fresh, with a maximum age).
-    File,
-    /// `postgres://[USER[:PASSWORD]@]HOST[:PORT][/DATABASE]` (alias `postgresql://`): the server
-    /// accepts connections (and, with a password, the login succeeds).
-    Postgres,
-    /// `mysql://[USER[:PASSWORD]@]HOST[:PORT]` (alias `mariadb://`): the server greets (and,
-    /// with a password, the login and `COM_PING` succeed).
-    Mysql,
-    /// `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`: `PING` answers `+PONG`.
-    Redis,
-    /// `rediss://…`: the same over TLS.
-    Rediss,
-    /// `memcached://HOST[:PORT]`: `version` answers `VERSION …`.
-    Memcached,
-    /// `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]`: the answer holds at least one
-    /// record of the type (default: A or AAAA); an empty SERVER is the system's resolver.
-    Dns,
-}
-
-impl TargetKind {
-    fn from_scheme(scheme: &str) -> Option<TargetKind> {
-        Some(match scheme {
-            "http" => TargetKind::Http,
-            "https" => TargetKind::Https,
-            "tcp" => TargetKind::Tcp,
-            "tls" => TargetKind::Tls,
-            "grpc" => TargetKind::Grpc,
-            "grpcs" => TargetKind::Grpcs,
-            "unix" => TargetKind::Unix,
-            "http+unix" => TargetKind::HttpUnix,
-            "file" => TargetKind::File,
-            "postgres" | "postgresql" => TargetKind::Postgres,
-            "mysql" | "mariadb" => TargetKind::Mysql,
-            "redis" => TargetKind::Redis,
-            "rediss" => TargetKind::Rediss,
-            "memcached" => TargetKind::Memcached,
-            "dns" => TargetKind::Dns,
-            _ => return None,
-        })
-    }
-
-    /// The scheme as written in a target, e.g. `https`.
-    pub fn scheme(self) -> &'static str {
-        match self {
-            TargetKind::Http => "http",
-            TargetKind::Https => "https",
-            TargetKind::Tcp => "tcp",
-            TargetKind::Tls => "tls",
-            TargetKind::Grpc => "grpc",
-            TargetKind::Grpcs => "grpcs",
-            TargetKind::Unix => "unix",
-            TargetKind::HttpUnix => "http+unix",
-            TargetKind::File => "file",
-            TargetKind::Postgres => "postgres",
-            TargetKind::Mysql => "mysql",
-            TargetKind::Redis => "redis",
-            TargetKind::Rediss => "rediss",
-            TargetKind::Memcached => "memcached",
-            TargetKind::Dns => "dns",
-        }
-    }
-
-    /// Whether this kind speaks HTTP (and so takes the HTTP options).
-    pub fn is_http(self) -> bool {
-        matches!(
-            self,
-            TargetKind::Http | TargetKind::Https | TargetKind::HttpUnix
-        )
-    }
-
-    /// Whether the URL may carry `user:password@`: HTTP (Basic credentials) and the
-    /// database kinds that log in.
-    fn takes_userinfo(self) -> bool {
-        self.is_http()
-            || matches!(
-                self,
-                TargetKind::Postgres | TargetKind::Mysql | TargetKind::Redis | TargetKind::Rediss
-            )
-    }
-
-    fn default_port(self) -> Option<u16> {
-        match self {
-            TargetKind::Http => Some(80),
-            TargetKind::Https => Some(443),
-            TargetKind::Postgres => Some(5432),
-            TargetKind::Mysql => Some(3306),
-            TargetKind::Redis | TargetKind::Rediss => Some(6379),
-            TargetKind::Memcached => Some(11211),
-            TargetKind::Dns => Some(53),
-            _ => None,
-        }
-    }
-}
+pub use crate::kind::TargetKind;
+use crate::kind::{self, PathRule};
 
 /// One thing to check, parsed from a target string such as `http://127.0.0.1:8080/health`.
 ///
@@ -137,16 +25,11 @@ pub struct Target {
     port: u16,
     path: String,
     userinfo: Option<String>,
-    /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`): TLS after SSLRequest.
-    db_tls: bool,
+    /// The query of a kind whose path is a name (`sslmode=require`), its keys checked against
+    /// the kind's row; empty for the others (HTTP keeps its query in the path).
+    query: String,
     display: String,
 }
-
-const EXPECTED_SCHEME: &str = "expected a target like http://HOST[:PORT][/PATH], https://…, \
-    tcp://HOST:PORT, tls://HOST:PORT, grpc://HOST:PORT[/SERVICE], grpcs://…, unix:///PATH, \
-    http+unix://%2FSOCKET/PATH, file:///PATH, postgres://[USER@]HOST[:PORT][/DATABASE], \
-    mysql://[USER@]HOST[:PORT], redis://[:PASSWORD@]HOST[:PORT][/DB], rediss://…, \
-    memcached://HOST[:PORT] or dns://[SERVER[:PORT]]/NAME[?type=TYPE]";
 
 impl Target {
     /// What this target checks.
@@ -168,8 +51,7 @@ impl Target {
     /// The path: the request path and query for HTTP (`/` when none was given), the service
     /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
     /// the database name for `postgres:` and `mysql:`, the database number for `redis:`
-    /// (empty when none), and for `dns:` the name asked for, decoded, then `?type=TYPE` when a
-    /// type was given (`web.test?type=SRV`).
+    /// (empty when none), and the name asked for, decoded, for `dns:`.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -205,10 +87,23 @@ impl Target {
         }
     }
 
-    /// `postgres://…?sslmode=require`: speak TLS after an SSLRequest.
+    /// The value of a query parameter of a kind whose row names it (`sslmode`), as written.
+    #[cfg_attr(not(feature = "db"), allow(dead_code))]
+    pub(crate) fn param(&self, key: &str) -> Option<&str> {
+        (self.query.split('&'))
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// `postgres://…?sslmode=require` (or `verify-ca`, `verify-full`; every TLS target is
+    /// verified, `-k` turns that off): speak TLS after an SSLRequest. `disable`, `allow` and
+    /// `prefer` stay in plain text.
     #[cfg_attr(not(feature = "db"), allow(dead_code))]
     pub(crate) fn db_tls(&self) -> bool {
-        self.db_tls
+        matches!(
+            self.param("sslmode"),
+            Some("require" | "verify-ca" | "verify-full")
+        )
     }
 }
 
@@ -218,17 +113,10 @@ impl FromStr for Target {
     fn from_str(input: &str) -> Result<Target, ParseError> {
         let redacted = crate::secret::redact_userinfo(input);
         let err = |expected: &str| ParseError::new("target", &redacted, expected);
-        let (scheme, rest) = split_scheme(input).ok_or_else(|| err(EXPECTED_SCHEME))?;
-        let kind = TargetKind::from_scheme(&scheme.to_ascii_lowercase())
-            .ok_or_else(|| err(EXPECTED_SCHEME))?;
-        let spaced = if input.is_ascii() {
-            // The same test, byte by byte (ASCII's whitespace outside is_ascii_whitespace, \x0B,
-            // is a control character).
-            (input.bytes()).any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        } else {
-            input.chars().any(|c| c.is_whitespace() || c.is_control())
-        };
-        if spaced {
+        let (kind, rest) = split_scheme(input)
+            .and_then(|(scheme, rest)| Some((TargetKind::from_scheme(scheme)?, rest)))
+            .ok_or_else(|| err(&kind::expected_target()))?;
+        if has_space(input) {
             return Err(err("expected no spaces or control characters"));
         }
         let mut target = Target {
@@ -237,194 +125,150 @@ impl FromStr for Target {
             port: 0,
             path: String::new(),
             userinfo: None,
-            db_tls: false,
+            query: String::new(),
             display: redacted.clone(),
         };
-        match kind {
-            TargetKind::Unix | TargetKind::File => {
-                // `unix:///run/app.sock`: an empty authority and an absolute path.
-                if !rest.starts_with('/') || rest.len() < 2 {
-                    return Err(err(
-                        "expected an absolute path after the scheme, as in unix:///run/app.sock",
-                    ));
-                }
-                target.path =
-                    percent_decode(rest, true).ok_or_else(|| err("expected valid %XX escapes"))?;
-                return Ok(target);
-            }
-            TargetKind::HttpUnix => {
+        let row = kind.row();
+        let path = match row.path {
+            PathRule::LocalPath => rest,
+            PathRule::Socket => {
                 let (socket, path) = split_path(rest);
-                let socket = percent_decode(socket, true)
-                    .ok_or_else(|| err("expected valid %XX escapes"))?;
-                if !socket.starts_with('/') {
-                    return Err(err(
-                        "expected a percent-encoded absolute socket path, as in http+unix://%2Frun%2Fapp.sock/health",
-                    ));
-                }
-                target.host = socket;
-                target.path = if path.is_empty() {
-                    "/".into()
-                } else {
-                    path.into()
-                };
-                return Ok(target);
+                target.host = local_path(socket).filter(|s| s.starts_with('/')).ok_or_else(|| {
+                    err("expected a percent-encoded absolute socket path, as in http+unix://%2Frun%2Fapp.sock/health")
+                })?;
+                path
             }
-            TargetKind::Dns => {
-                // `dns:///NAME`: an empty authority is the system's resolver.
+            _ => {
                 let (authority, path) = split_path(rest);
-                if authority.contains('@') {
-                    return Err(err("expected no user:password@ in a dns target"));
-                }
-                let mut port = None;
-                if !authority.is_empty() {
-                    let (host, given) = split_host_port(authority)
-                        .ok_or_else(|| err("expected SERVER[:PORT] with a port from 1 to 65535"))?;
-                    if !valid_host(host) {
-                        return Err(err(
-                            "expected a server name, an IPv4 address or a bracketed IPv6 address",
-                        ));
-                    }
-                    target.host = host.to_string();
-                    port = given;
-                }
-                target.port = port.or(kind.default_port()).unwrap_or(53);
-                target.path = dns_question(path).map_err(|e| err(&e))?;
-                return Ok(target);
+                target.authority(authority).map_err(|e| err(&e))?;
+                path
             }
-            _ => {}
-        }
-
-        let (authority, path) = split_path(rest);
-        let host_port = match authority.rsplit_once('@') {
-            Some((userinfo, host_port)) if kind.takes_userinfo() => {
-                target.userinfo = Some(
-                    percent_decode(userinfo, true)
-                        .ok_or_else(|| err("expected valid %XX escapes"))?,
-                );
-                host_port
-            }
-            Some(_) => {
-                return Err(err(
-                    "expected no user:password@ (only http, https, postgres, mysql, redis and rediss targets take one)",
-                ));
-            }
-            None => authority,
         };
-        let (host, port) = split_host_port(host_port)
-            .ok_or_else(|| err("expected HOST[:PORT] with a port from 1 to 65535"))?;
-        if !valid_host(host) {
-            return Err(err(
-                "expected a host name, an IPv4 address or a bracketed IPv6 address",
-            ));
-        }
-        target.host = host.to_string();
-        target.port = match (port, kind.default_port()) {
-            (Some(p), _) => p,
-            (None, Some(p)) => p,
-            (None, None) => return Err(err("expected a port, as in tcp://HOST:PORT")),
-        };
-        target.path = match kind {
-            TargetKind::Http | TargetKind::Https => {
-                if path.is_empty() {
-                    "/".into()
-                } else {
-                    path.split('#').next().unwrap_or("/").into()
-                }
-            }
-            TargetKind::Grpc | TargetKind::Grpcs => path.trim_start_matches('/').into(),
-            TargetKind::Postgres | TargetKind::Mysql => {
-                let (name, query) = path.split_once('?').unwrap_or((path, ""));
-                if name.contains('#') || query.contains('#') {
-                    return Err(err("expected no #fragment"));
-                }
-                if kind == TargetKind::Postgres {
-                    target.db_tls = postgres_tls(query).map_err(|e| err(&e))?;
-                } else if !query.is_empty() {
-                    return Err(err(
-                        "expected no ?query, as in mysql://USER@HOST:PORT/DATABASE",
-                    ));
-                }
-                let name = name.trim_start_matches('/');
-                if name.contains('/') {
-                    return Err(err("expected at most a database name after the host"));
-                }
-                percent_decode(name, true).ok_or_else(|| err("expected valid %XX escapes"))?
-            }
-            TargetKind::Redis | TargetKind::Rediss => {
-                let db = path.trim_start_matches('/');
-                if !db.bytes().all(|b| b.is_ascii_digit()) || db.len() > 9 {
-                    return Err(err(
-                        "expected a database number or nothing after the host, as in redis://HOST:6379/0",
-                    ));
-                }
-                db.into()
-            }
-            _ if path.is_empty() || path == "/" => String::new(),
-            _ => return Err(err("expected no path, as in tcp://HOST:PORT")),
-        };
+        target.path = target.read_path(path).map_err(|e| err(&e))?;
         Ok(target)
     }
 }
 
-/// Whether a postgres query string asks for TLS: `sslmode=require` (or `verify-ca`,
-/// `verify-full`; every TLS target is verified, `-k` turns that off). `disable`, `allow` and
-/// `prefer` stay in plain text. Other parameters (`connect_timeout`, `application_name`, ones
-/// that ORMs add) are left alone, so that an app's own `DATABASE_URL` can be checked as it is.
-fn postgres_tls(query: &str) -> Result<bool, String> {
-    let mut tls = false;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if key == "sslmode" {
-            tls = match value {
-                "disable" | "allow" | "prefer" => false,
-                "require" | "verify-ca" | "verify-full" => true,
-                _ => {
+impl Target {
+    /// `[user[:password]@]host[:port]`, as the kind's row allows (`dns:` also takes none).
+    fn authority(&mut self, authority: &str) -> Result<(), String> {
+        let row = self.kind.row();
+        if authority.is_empty() && row.path == PathRule::DnsName {
+            // `dns:///NAME`: the system's resolver, on the port its resolv.conf cannot name.
+            self.port = row.default_port.unwrap_or(53);
+            return Ok(());
+        }
+        let host_port = match authority.rsplit_once('@') {
+            Some((userinfo, host_port)) if row.userinfo => {
+                self.userinfo =
+                    Some(percent_decode(userinfo, true).ok_or("expected valid %XX escapes")?);
+                host_port
+            }
+            Some(_) => {
+                return Err(format!(
+                    "expected no user:password@ (only {} targets take one)",
+                    kind::with_userinfo()
+                ));
+            }
+            None => authority,
+        };
+        let (host, port) =
+            split_host_port(host_port).ok_or("expected HOST[:PORT] with a port from 1 to 65535")?;
+        if !valid_host(host) {
+            return Err("expected a host name, an IPv4 address or a bracketed IPv6 address".into());
+        }
+        self.host = host.to_string();
+        self.port = port
+            .or(row.default_port)
+            .ok_or_else(|| format!("expected a port, as in {}", row.usage))?;
+        Ok(())
+    }
+
+    /// What follows `HOST[:PORT]`, read by the kind's rule; a name's query is kept apart.
+    fn read_path(&mut self, path: &str) -> Result<String, String> {
+        let usage = self.kind.row().usage;
+        Ok(match self.kind.row().path {
+            PathRule::Request | PathRule::Socket if path.is_empty() => "/".into(),
+            PathRule::Request => path.split('#').next().unwrap_or("/").into(),
+            PathRule::Socket => path.into(),
+            PathRule::Service => path.trim_start_matches('/').into(),
+            PathRule::LocalPath => {
+                // `unix:///run/app.sock`: an empty authority and an absolute path.
+                if !path.starts_with('/') || path.len() < 2 {
+                    return Err(format!(
+                        "expected an absolute path after the scheme, as in {}",
+                        usage.replace("PATH", "run/app.sock")
+                    ));
+                }
+                local_path(path).ok_or("expected valid %XX escapes")?
+            }
+            PathRule::Number => {
+                let n = path.trim_start_matches('/');
+                if !n.bytes().all(|b| b.is_ascii_digit()) || n.len() > 9 {
+                    return Err(format!(
+                        "expected a database number or nothing after the host, as in {usage}"
+                    ));
+                }
+                n.into()
+            }
+            PathRule::DnsName => {
+                let (name, query) = path.split_once('?').unwrap_or((path, ""));
+                if name.contains('#') || query.contains('#') {
+                    return Err("expected no #fragment".into());
+                }
+                let name = name.strip_prefix('/').unwrap_or_default();
+                let name = percent_decode(name, true).ok_or("expected valid %XX escapes")?;
+                if name.is_empty() {
+                    return Err(format!(
+                        "expected a name after the server, as in dns:///db.internal or {usage}"
+                    ));
+                }
+                if !valid_dns_name(name.strip_suffix('.').unwrap_or(&name)) {
                     return Err(
-                        "expected sslmode=disable, prefer, require, verify-ca or verify-full"
+                        "expected a valid DNS name: letters, digits, - and _, labels of \
+                        1 to 63 bytes separated by dots, at most 253 bytes"
                             .into(),
                     );
                 }
-            };
-        }
+                if !query.is_empty() {
+                    let qtype = query.strip_prefix("type=").unwrap_or_default();
+                    if !kind::DNS_TYPES
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(qtype))
+                    {
+                        return Err(
+                            "expected ?type=A, AAAA, SRV, TXT or CNAME (or no query)".into()
+                        );
+                    }
+                    self.query = query.into();
+                }
+                name
+            }
+            PathRule::Empty if path.is_empty() || path == "/" => String::new(),
+            PathRule::Empty => return Err(format!("expected no path, as in {usage}")),
+            PathRule::Name {
+                what,
+                required,
+                params,
+                others,
+            } => {
+                let (name, query) = path.split_once('?').unwrap_or((path, ""));
+                if name.contains('#') || query.contains('#') {
+                    return Err("expected no #fragment".into());
+                }
+                check_query(query, params, others, usage)?;
+                self.query = query.into();
+                let name = name.strip_prefix('/').unwrap_or(name);
+                if name.contains('/') {
+                    return Err(format!("expected at most a {what} after the host"));
+                }
+                if required && name.is_empty() {
+                    return Err(format!("expected a {what} after the host, as in {usage}"));
+                }
+                percent_decode(name, true).ok_or("expected valid %XX escapes")?
+            }
+        })
     }
-    Ok(tls)
-}
-
-/// The types a `dns:` target may ask for.
-pub(crate) const DNS_TYPES: [&str; 5] = ["A", "AAAA", "SRV", "TXT", "CNAME"];
-
-/// A dns target's `/NAME[?type=TYPE]`, checked: the name percent-decoded, a valid DNS name
-/// (letters, digits, `-` and `_`, labels of 1 to 63 bytes, at most 253 bytes, an optional
-/// trailing dot); `type=` the only query key. Returns `NAME` or `NAME?type=TYPE` (the type in
-/// upper case), which the check splits again.
-fn dns_question(path: &str) -> Result<String, String> {
-    const EXPECTED: &str = "expected a name after the server, as in dns:///db.internal or \
-        dns://127.0.0.1:53/_http._tcp.web.internal?type=SRV";
-    let path = path.strip_prefix('/').ok_or(EXPECTED)?;
-    let (name, query) = path.split_once('?').unwrap_or((path, ""));
-    if name.contains('#') || query.contains('#') {
-        return Err("expected no #fragment".into());
-    }
-    let name = percent_decode(name, true).ok_or("expected valid %XX escapes")?;
-    if name.is_empty() {
-        return Err(EXPECTED.into());
-    }
-    if !valid_dns_name(name.strip_suffix('.').unwrap_or(&name)) {
-        return Err(
-            "expected a valid DNS name: letters, digits, - and _, labels of 1 to 63 \
-            bytes separated by dots, at most 253 bytes"
-                .into(),
-        );
-    }
-    if query.is_empty() {
-        return Ok(name);
-    }
-    let qtype = query
-        .strip_prefix("type=")
-        .map(str::to_ascii_uppercase)
-        .filter(|t| DNS_TYPES.contains(&t.as_str()))
-        .ok_or("expected ?type=A, AAAA, SRV, TXT or CNAME (or no query)")?;
-    Ok(format!("{name}?type={qtype}"))
 }
 
 /// A DNS name without its trailing dot, as a `dns:` target takes it: labels of 1 to 63 letters,
@@ -436,6 +280,51 @@ pub(crate) fn valid_dns_name(name: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     name.len() <= 253 && name.split('.').all(label_ok)
+}
+
+/// Whether a target holds whitespace or a control character.
+fn has_space(input: &str) -> bool {
+    if input.is_ascii() {
+        // The same test, byte by byte (ASCII's whitespace outside is_ascii_whitespace, \x0B,
+        // is a control character).
+        (input.bytes()).any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    } else {
+        input.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
+}
+
+/// A percent-encoded path, decoded (`None` for a bad escape or bytes that are not UTF-8).
+fn local_path(s: &str) -> Option<String> {
+    percent_decode(s, true)
+}
+
+/// Checks a query's keys and values against a kind's parameters; keys it does not name are
+/// rejected, or ignored with `others` (an app's own `DATABASE_URL` carries ones that ORMs add).
+fn check_query(
+    query: &str,
+    params: &[kind::Param],
+    others: bool,
+    usage: &str,
+) -> Result<(), String> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match params.iter().find(|p| p.key == key) {
+            Some(p) if !p.values.is_empty() && !p.values.contains(&value) => {
+                let (last, first) = p.values.split_last().unwrap_or((&"", &[]));
+                return Err(format!("expected {key}={} or {last}", first.join(", ")));
+            }
+            Some(_) => {}
+            None if others => {}
+            None if params.is_empty() => {
+                return Err(format!("expected no ?query, as in {usage}"));
+            }
+            None => {
+                let keys: Vec<&str> = params.iter().map(|p| p.key).collect();
+                return Err(format!("expected only {} in the query", keys.join(", ")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Splits `authority/path?query` at the first `/`, `?` or `#`; the path keeps its leading `/`.
@@ -759,8 +648,8 @@ mod tests {
         );
         let x = t("dns://127.0.0.1:5353/_http._tcp.web.test?type=srv");
         assert_eq!(
-            (x.host(), x.port(), x.path()),
-            ("127.0.0.1", 5353, "_http._tcp.web.test?type=SRV")
+            (x.host(), x.port(), x.path(), x.param("type")),
+            ("127.0.0.1", 5353, "_http._tcp.web.test", Some("srv"))
         );
         let x = t("dns://[::1]:5353/web.test.");
         assert_eq!((x.host(), x.port(), x.path()), ("::1", 5353, "web.test."));
@@ -776,10 +665,11 @@ mod tests {
             "dns://127.0.0.1",
             "dns:///a..b",
             "dns:///.",
-            "dns:///a b",
             "dns:///a%20b",
+            "dns:///a/b",
             "dns:///a?type=MX",
             "dns:///a?class=IN",
+            "dns:///a?type=A&type=AAAA",
             "dns:///a#x",
             "dns://u@ns/a",
             "dns://ns:0/a",

@@ -509,3 +509,15 @@ fn unix_socket_targets_take_json_conditions() {
         .unhealthy()
         .contains(r#"json status: expected == "DOWN", found "UP""#);
 }
+
+/// A server's words that hold a setting's name are printed as the server sent them: only an
+/// error the probe makes about a setting names it as the flag (`--body-contains`).
+#[test]
+fn server_text_with_a_setting_name_is_printed_as_sent() {
+    let srv = serving(r#"{"status":"body_contains: down"}"#);
+    fails(
+        &srv,
+        &["--json", "status == UP"],
+        r#"json status: expected == "UP", found "body_contains: down""#,
+    );
+}

@@ -691,10 +691,10 @@ pub(crate) fn steps(
     target: &Target,
     details: &mut Vec<Detail>,
 ) -> Result<String, Error> {
-    let (name, qtype) = match target.path().split_once("?type=") {
-        Some((name, qtype)) => (name, Some(type_code(qtype))),
-        None => (target.path(), None),
-    };
+    let name = target.path();
+    let qtype = target
+        .param("type")
+        .map(|t| type_code(&t.to_ascii_uppercase()));
     let types: &[u16] = match &qtype {
         Some(qtype) => std::slice::from_ref(qtype),
         None => &[TYPE_A, TYPE_AAAA],

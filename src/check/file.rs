@@ -6,11 +6,12 @@ use std::time::SystemTime;
 use crate::check::shared::Ctx;
 use crate::duration::format_duration;
 use crate::error::{Error, ErrorKind};
-use crate::report::Outcome;
+use crate::report::Detail;
 use crate::target::Target;
 
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    Outcome::of(verdict(ctx.settings.max_age, target))
+/// A check's steps: a file records no details.
+pub(crate) fn steps(ctx: &Ctx<'_>, target: &Target, _: &mut Vec<Detail>) -> Result<String, Error> {
+    verdict(ctx.settings.max_age, target)
 }
 
 fn verdict(max_age: Option<std::time::Duration>, target: &Target) -> Result<String, Error> {

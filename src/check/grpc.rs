@@ -17,7 +17,7 @@ use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
 use crate::report::Detail;
-use crate::target::{Target, TargetKind, percent_decode};
+use crate::target::{Target, percent_decode};
 
 const PATH: &str = "/grpc.health.v1.Health/Check";
 
@@ -27,7 +27,7 @@ pub(crate) fn steps(
     details: &mut Vec<Detail>,
 ) -> Result<String, Error> {
     let deadline = ctx.deadline;
-    let tls = target.kind() == TargetKind::Grpcs;
+    let tls = target.kind().is_tls();
     #[cfg(not(feature = "tls"))]
     if tls {
         return Err(crate::check::shared::unsupported(target, "tls"));
@@ -171,7 +171,7 @@ fn request(
         .method(http::Method::POST)
         .uri(format!(
             "{}://{}{PATH}",
-            if target.kind() == TargetKind::Grpcs {
+            if target.kind().is_tls() {
                 "https"
             } else {
                 "http"

@@ -16,7 +16,7 @@ use crate::check::{base64, json};
 use crate::deadline::Deadline;
 use crate::error::{Error, ErrorKind, Phase};
 use crate::net;
-use crate::report::{Detail, Outcome};
+use crate::report::Detail;
 use crate::secret::is_secret_header;
 use crate::settings::Settings;
 use crate::target::{Target, TargetKind};
@@ -51,7 +51,7 @@ impl Url {
                 path: target.path().into(),
             },
             kind => Url {
-                tls: kind == TargetKind::Https,
+                tls: kind.is_tls(),
                 host: target.host().into(),
                 port: target.port(),
                 path: target.path().into(),
@@ -126,15 +126,14 @@ fn bad_location(location: &str) -> Error {
     )
 }
 
-pub(crate) fn check(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    let mut out = Outcome::default();
-    let verdict = steps(ctx, target, &mut out);
-    out.with(verdict)
-}
-
-/// The requests of one check: the target's, then each same-host redirect's. `out` collects the
-/// status and details as they are seen, so that an unhealthy outcome keeps them too.
-fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Error> {
+/// The requests of one check: the target's, then each same-host redirect's. `details` collects
+/// each response (its status included) and the rest as they are seen, so that an unhealthy
+/// outcome keeps them too.
+pub(crate) fn steps(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    details: &mut Vec<Detail>,
+) -> Result<String, Error> {
     #[cfg(not(feature = "tls"))]
     if target.kind() == TargetKind::Https {
         return Err(crate::check::shared::unsupported(target, "tls"));
@@ -144,10 +143,9 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
     let mut url = Url::of(target);
     let mut redirects = 0;
     loop {
-        let mut response = request(ctx, target, &url, &mut out.details)?;
+        let mut response = request(ctx, target, &url, details)?;
         let status = response.status();
-        out.status = Some(status.as_u16());
-        note_response(&response, deadline, &mut out.details);
+        note_response(&response, deadline, details);
         if settings.follow_redirects
             && status.is_redirection()
             && let Some(location) = response
@@ -171,13 +169,13 @@ fn steps(ctx: &Ctx<'_>, target: &Target, out: &mut Outcome) -> Result<String, Er
                         None,
                     ));
                 }
-                out.push(Detail::Redirect {
+                details.push(Detail::Redirect {
                     to: shorten(&next.path),
                 });
                 url = next;
                 continue;
             }
-            out.push(Detail::RedirectNotFollowed {
+            details.push(Detail::RedirectNotFollowed {
                 host: shorten(&next.host),
             });
         }

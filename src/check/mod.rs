@@ -12,9 +12,9 @@
 //!    before each blocking step asks `ctx.deadline.enter(Phase::…)` for the time left, and
 //!    reports a timeout with `ctx.deadline.expired()`; `shared::converse` does
 //!    `send`/`expect` over any [`shared::Timed`] stream.
-//! 2. Its scheme in target.rs: a `TargetKind` variant, and its arms in `from_scheme`, `scheme`,
-//!    `default_port` and (if it takes credentials) `takes_userinfo`.
-//! 3. Its arm in [`run`] below (`gather(foo::steps, …)`), and `mod foo;`.
+//! 2. Its row in the table of kinds (src/kind.rs): scheme, default port, userinfo, TLS,
+//!    feature, path rule, usage. The parser, `--help` and the docs test read it.
+//! 3. Its arm in [`run`] below (`TargetKind::Foo => foo::steps`), and `mod foo;`.
 //!
 //! A new setting is a field of `Settings` (settings.rs, with its default and any check in
 //! `validate`), a setter on `ProbeBuilder` that writes it, and for the binary a flag in cli.rs
@@ -54,53 +54,39 @@ mod wire;
 
 pub(crate) use shared::Ctx;
 
-/// Checks one target.
+/// Checks one target: the kind's steps, their details gathered into the outcome, the
+/// unhealthy one too. A kind this build leaves out fails naming the feature it needs.
 pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
-    match target.kind() {
-        TargetKind::Http | TargetKind::Https | TargetKind::HttpUnix => http::check(ctx, target),
-        TargetKind::Tcp => gather(tcp::steps, ctx, target),
+    let steps: Steps = match target.kind() {
+        TargetKind::Http | TargetKind::Https | TargetKind::HttpUnix => http::steps,
+        TargetKind::Tcp => tcp::steps,
         #[cfg(feature = "tls")]
-        TargetKind::Tls => gather(tls::steps, ctx, target),
-        #[cfg(not(feature = "tls"))]
-        TargetKind::Tls => Outcome::of(Err(shared::unsupported(target, "tls"))),
-        TargetKind::Unix => gather(unix::steps, ctx, target),
-        TargetKind::File => file::check(ctx, target),
+        TargetKind::Tls => tls::steps,
+        TargetKind::Unix => unix::steps,
+        TargetKind::File => file::steps,
         #[cfg(feature = "grpc")]
-        TargetKind::Grpc | TargetKind::Grpcs => gather(grpc::steps, ctx, target),
-        #[cfg(not(feature = "grpc"))]
-        TargetKind::Grpc | TargetKind::Grpcs => {
-            Outcome::of(Err(shared::unsupported(target, "grpc")))
+        TargetKind::Grpc | TargetKind::Grpcs => grpc::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Redis | TargetKind::Rediss => redis::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Memcached => memcached::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Postgres => postgres::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Mysql => mysql::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Dns => dns::steps,
+        #[allow(unreachable_patterns)] // Reached only by a build without some feature.
+        kind => {
+            let feature = kind.row().feature.unwrap_or("?");
+            return Outcome::of(Err(shared::unsupported(target, feature)), Vec::new());
         }
-        #[cfg(feature = "db")]
-        TargetKind::Redis | TargetKind::Rediss => gather(redis::steps, ctx, target),
-        #[cfg(feature = "db")]
-        TargetKind::Memcached => gather(memcached::steps, ctx, target),
-        #[cfg(feature = "db")]
-        TargetKind::Postgres => gather(postgres::steps, ctx, target),
-        #[cfg(feature = "db")]
-        TargetKind::Mysql => gather(mysql::steps, ctx, target),
-        #[cfg(feature = "db")]
-        TargetKind::Dns => gather(dns::steps, ctx, target),
-        #[cfg(not(feature = "db"))]
-        TargetKind::Postgres
-        | TargetKind::Mysql
-        | TargetKind::Redis
-        | TargetKind::Rediss
-        | TargetKind::Memcached
-        | TargetKind::Dns => Outcome::of(Err(shared::unsupported(target, "db"))),
-    }
-}
-
-/// A check kind's steps: what it saw, or why not, recording its details as it goes.
-pub(crate) type Steps = fn(&Ctx<'_>, &Target, &mut Vec<Detail>) -> Result<String, Error>;
-
-/// Runs `steps` and gathers the details they recorded into the outcome, the unhealthy one too.
-fn gather(steps: Steps, ctx: &Ctx<'_>, target: &Target) -> Outcome {
+    };
     let mut details = Vec::new();
     let verdict = steps(ctx, target, &mut details);
-    Outcome {
-        verdict,
-        status: None,
-        details,
-    }
+    Outcome::of(verdict, details)
 }
+
+/// A check kind's steps: what it saw, or why not, recording its details as it goes (an HTTP
+/// check's status is its last [`Detail::Response`]).
+pub(crate) type Steps = fn(&Ctx<'_>, &Target, &mut Vec<Detail>) -> Result<String, Error>;

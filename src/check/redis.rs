@@ -17,7 +17,7 @@ use crate::check::wire::{self, Parsed, Wire};
 use crate::deadline::Deadline;
 use crate::error::Error;
 use crate::report::Detail;
-use crate::target::{Target, TargetKind};
+use crate::target::Target;
 
 /// The longest reply line accepted: Redis's error texts are well under it.
 const LINE_LIMIT: usize = 4096;
@@ -142,7 +142,7 @@ pub(crate) fn steps(
         password,
         db: Some(target.path()).filter(|db| !db.is_empty()),
     };
-    if target.kind() == TargetKind::Rediss {
+    if target.kind().is_tls() {
         #[cfg(feature = "tls")]
         {
             wire::prepare_tls(ctx, target)?;

@@ -645,7 +645,19 @@ impl DbServer {
             // Several bootstraps at once fail now and then on a small machine: one at a time.
             static BOOTSTRAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
             let _one = BOOTSTRAP.lock().unwrap_or_else(|e| e.into_inner());
-            run_setup(c, "mariadb-install-db");
+            // And even alone, under a heavy load, a bootstrap failed once in 100 runs with no
+            // more than "Installation of system tables failed": a set-up step, not what the
+            // tests judge, so a failed one is said and tried again, twice at most.
+            for attempt in 1.. {
+                let out = c.stdin(Stdio::null()).output().expect("mariadb-install-db");
+                if out.status.success() {
+                    break;
+                }
+                let why = String::from_utf8_lossy(&out.stderr).into_owned();
+                assert!(attempt < 3, "mariadb-install-db failed 3 times: {why}");
+                eprintln!("mariadb-install-db failed ({}), again: {why}", out.status);
+                let _ = std::fs::remove_dir_all(&data);
+            }
         }
         let port = dead_port();
         let log = dir.path().join("mariadb.err");

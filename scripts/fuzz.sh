@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers (target grammar, durations, status lists, ${VAR} expansion, the whole
-# command line, the database replies (db_*) and the dependency and broker replies (dep_*), the
+# command line, the database replies (db_*) and the dependency, broker and DNS replies (dep_*), the
 # sealed slot, JSON bodies and `--json` conditions) with
 # cargo-fuzz on the pinned nightly of the release builds (scripts/lib/nightly.sh: $NIGHTLY), from
 # the seed corpus in fuzz/corpus/.
@@ -19,7 +19,7 @@ say() { printf 'fuzz: %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib/nightly.sh
 . scripts/lib/nightly.sh  # NIGHTLY, the toolchain setup.sh installed
 export PATH="$PATH:$PWD/.venv/bin"
-targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached dep_mongodb dep_kafka dep_nats dep_zookeeper dep_smtp dep_amqp dep_mqtt seal_decode json_condition)
+targets=(target_grammar duration status_list expand cli_args db_postgres db_mysql db_redis db_memcached dep_mongodb dep_kafka dep_nats dep_zookeeper dep_smtp dep_amqp dep_mqtt dep_dns seal_decode json_condition)
 total=0
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"

@@ -14,7 +14,7 @@
 #   test     build + grpc + mongo + what the tests run against: valgrind and GNU time (cost guards), openssl
 #            (a non-Rust TLS peer), Debian's PostgreSQL, MariaDB, Redis and memcached (database
 #            readiness tests), nats-server, ZooKeeper with a JRE, Postfix, RabbitMQ and mosquitto
-#            (broker readiness tests), iproute2
+#            (broker readiness tests), dnsmasq (dns:// tests), iproute2
 #   arm64    the aarch64 build and its emulator: aarch64 musl target, gcc-aarch64-linux-gnu with
 #            its libc headers (libc6-dev-arm64-cross: not a Depends, so named), qemu-user-static
 #   docker   Debian's engine and Compose (scripts/dockerd.sh starts and stops the engine)
@@ -76,9 +76,10 @@ setup_test() {
     setup_grpc
     setup_mongo
     # The database tests start these servers and run their clients (psql, mariadb, redis-cli):
-    # the clients are Depends of the servers, named all the same.
+    # the clients are Depends of the servers, named all the same. dnsmasq-base: the dnsmasq
+    # program of the dns:// tests, without the system service that package dnsmasq adds.
     need_deb valgrind time openssl procps iproute2 \
-        postgresql mariadb-server mariadb-client redis-server redis-tools memcached
+        postgresql mariadb-server mariadb-client redis-server redis-tools memcached dnsmasq-base
     # NATS readiness tests (tests/nats.rs): Debian's NATS server.
     need_deb nats-server
     # ZooKeeper readiness tests (tests/zookeeper.rs): Debian's ZooKeeper jar (not zookeeperd,

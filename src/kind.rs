@@ -26,6 +26,9 @@ pub(crate) enum PathRule {
         params: &'static [Param],
         others: bool,
     },
+    /// A DNS name, percent-decoded and checked (`dns:`), then a query whose only key is `type`,
+    /// any case of the [`DNS_TYPES`]. The authority may be empty: the system's resolver.
+    DnsName,
     /// No authority: `///` and an absolute path (`unix:`, `file:`).
     LocalPath,
     /// A percent-encoded absolute socket path as the authority, then a request path
@@ -75,6 +78,9 @@ macro_rules! kinds {
         ];
     };
 }
+
+/// The record types a `dns:` target may ask for (`?type=`), in upper case.
+pub(crate) const DNS_TYPES: [&str; 5] = ["A", "AAAA", "SRV", "TXT", "CNAME"];
 
 const SSLMODE: Param = Param {
     key: "sslmode",
@@ -218,6 +224,11 @@ kinds! {
     /// controller.
     Kafka { schemes: &["kafka"], default_port: Some(9092), userinfo: false, tls: false,
         feature: Some("db"), path: PathRule::Empty, usage: "kafka://HOST[:PORT]" }
+    /// `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]`: the answer holds at least one
+    /// record of the type (default: A or AAAA); an empty SERVER is the system's resolver.
+    Dns { schemes: &["dns"], default_port: Some(53), userinfo: false, tls: false,
+        feature: Some("db"), path: PathRule::DnsName,
+        usage: "dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]" }
 }
 
 impl TargetKind {

@@ -29,7 +29,9 @@
 //! standby in recovery, a Redis busy in a script, a MongoDB member recovering, a Kafka cluster
 //! without a controller, a NATS server in lame-duck mode, a ZooKeeper without quorum, an SMTP
 //! server greeting 421 or a RabbitMQ without the vhost is not), with
-//! [`ProbeBuilder::password_file`] for their logins. Every resolved address is tried in turn within the
+//! [`ProbeBuilder::password_file`] for their logins, and the names they are found by:
+//! `dns://[SERVER[:PORT]]/NAME[?type=A|AAAA|SRV|TXT|CNAME]` (the answer holds a record of the
+//! type; `dns:///NAME` asks the system's resolver, through its search list). Every resolved address is tried in turn within the
 //! deadline; `localhost` means both loopbacks. A target is parsed with [`str::parse`]
 //! ([`Target`]); [`expand_env`] expands `${VAR}` first where the text comes from a user.
 //!
@@ -49,7 +51,7 @@
 //! - `grpc` (default): `grpc://` targets (and `grpcs://` with `tls`), with h2 on a
 //!   current-thread tokio runtime that lives only inside the check.
 //! - `db` (default): `postgres://`, `mysql://`, `redis://`, `memcached://`, `mongodb://`,
-//!   `kafka://`, `nats://`, `zookeeper://`, `smtp://`, `amqp://`, `mqtt://` (and `rediss://`,
+//!   `kafka://`, `nats://`, `zookeeper://`, `smtp://`, `amqp://`, `mqtt://`, `dns://` (and `rediss://`,
 //!   `postgres://…?sslmode=require`, NATS servers that require TLS, `smtps://`,
 //!   `smtp://…?starttls`, `amqps://` and `mqtts://` with `tls`), hand-written protocol code plus
 //!   RustCrypto's `md-5` for PostgreSQL's md5 logins. Logins with SCRAM-SHA-256 (PostgreSQL,

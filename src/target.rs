@@ -38,7 +38,7 @@ impl Target {
     }
 
     /// The host name or IP address (IPv6 without brackets); empty for `unix:`, `http+unix:` and
-    /// `file:` targets.
+    /// `file:` targets, and for `dns:///NAME` (the system's resolver).
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -50,8 +50,8 @@ impl Target {
 
     /// The path: the request path and query for HTTP (`/` when none was given), the service
     /// name for gRPC (empty when none), the socket path for `unix:`, the file path for `file:`,
-    /// the database name for `postgres:`, `mysql:` and `mongodb:` and the database number for
-    /// `redis:` (empty when none).
+    /// the database name for `postgres:`, `mysql:` and `mongodb:`, the database number for
+    /// `redis:` (empty when none), and the name asked for, decoded, for `dns:`.
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -150,9 +150,14 @@ impl FromStr for Target {
 }
 
 impl Target {
-    /// `[user[:password]@]host[:port]`, as the kind's row allows.
+    /// `[user[:password]@]host[:port]`, as the kind's row allows (`dns:` also takes none).
     fn authority(&mut self, authority: &str) -> Result<(), String> {
         let row = self.kind.row();
+        if authority.is_empty() && row.path == PathRule::DnsName {
+            // `dns:///NAME`: the system's resolver, on the port its resolv.conf cannot name.
+            self.port = row.default_port.unwrap_or(53);
+            return Ok(());
+        }
         let host_port = match authority.rsplit_once('@') {
             Some((userinfo, host_port)) if row.userinfo => {
                 self.userinfo =
@@ -206,6 +211,39 @@ impl Target {
                 }
                 n.into()
             }
+            PathRule::DnsName => {
+                let (name, query) = path.split_once('?').unwrap_or((path, ""));
+                if name.contains('#') || query.contains('#') {
+                    return Err("expected no #fragment".into());
+                }
+                let name = name.strip_prefix('/').unwrap_or_default();
+                let name = percent_decode(name, true).ok_or("expected valid %XX escapes")?;
+                if name.is_empty() {
+                    return Err(format!(
+                        "expected a name after the server, as in dns:///db.internal or {usage}"
+                    ));
+                }
+                if !valid_dns_name(name.strip_suffix('.').unwrap_or(&name)) {
+                    return Err(
+                        "expected a valid DNS name: letters, digits, - and _, labels of \
+                        1 to 63 bytes separated by dots, at most 253 bytes"
+                            .into(),
+                    );
+                }
+                if !query.is_empty() {
+                    let qtype = query.strip_prefix("type=").unwrap_or_default();
+                    if !kind::DNS_TYPES
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(qtype))
+                    {
+                        return Err(
+                            "expected ?type=A, AAAA, SRV, TXT or CNAME (or no query)".into()
+                        );
+                    }
+                    self.query = query.into();
+                }
+                name
+            }
             PathRule::Empty if path.is_empty() || path == "/" => String::new(),
             PathRule::Query { params } => {
                 let rest = path.strip_prefix('/').unwrap_or(path);
@@ -245,6 +283,17 @@ impl Target {
             }
         })
     }
+}
+
+/// A DNS name without its trailing dot, as a `dns:` target takes it: labels of 1 to 63 letters,
+/// digits, `-` and `_`, at most 253 bytes in all.
+pub(crate) fn valid_dns_name(name: &str) -> bool {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    name.len() <= 253 && name.split('.').all(label_ok)
 }
 
 /// Whether a target holds whitespace or a control character.
@@ -629,6 +678,51 @@ mod tests {
         assert_eq!(t("kafka://broker:19092/").kind(), TargetKind::Kafka);
         bad("kafka://broker/topic");
         bad("kafka://u:p@broker");
+    }
+
+    #[test]
+    fn dns_server_name_and_type() {
+        let x = t("dns:///myservice.ns.svc.cluster.local");
+        assert_eq!(
+            (x.kind(), x.host(), x.port(), x.path()),
+            (TargetKind::Dns, "", 53, "myservice.ns.svc.cluster.local")
+        );
+        let x = t("dns://127.0.0.1:5353/_http._tcp.web.test?type=srv");
+        assert_eq!(
+            (x.host(), x.port(), x.path(), x.param("type")),
+            ("127.0.0.1", 5353, "_http._tcp.web.test", Some("srv"))
+        );
+        let x = t("dns://[::1]:5353/web.test.");
+        assert_eq!((x.host(), x.port(), x.path()), ("::1", 5353, "web.test."));
+        assert_eq!(t("dns://ns1/a%2Db").path(), "a-b");
+        assert_eq!(t("dns://ns1/a").port(), 53);
+    }
+
+    #[test]
+    fn dns_bad_names_and_queries() {
+        for input in [
+            "dns://",
+            "dns:///",
+            "dns://127.0.0.1",
+            "dns:///a..b",
+            "dns:///.",
+            "dns:///a%20b",
+            "dns:///a/b",
+            "dns:///a?type=MX",
+            "dns:///a?class=IN",
+            "dns:///a?type=A&type=AAAA",
+            "dns:///a#x",
+            "dns://u@ns/a",
+            "dns://ns:0/a",
+            "dns://::1/a",
+        ] {
+            bad(input);
+        }
+        bad(&format!("dns:///{}", "a".repeat(64)));
+        let long = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long.len(), 255);
+        bad(&format!("dns:///{long}"));
+        t(&format!("dns:///{}", &long[..253]));
     }
 
     #[test]

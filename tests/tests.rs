@@ -15,6 +15,7 @@ mod brokers;
 mod budget;
 mod cli;
 mod databases;
+mod dns;
 mod embed;
 mod exec;
 mod file;

@@ -1,11 +1,11 @@
 //! Entry points for the fuzz targets in `fuzz/`: each feeds arbitrary bytes to the
-//! reply parsers of one database kind, frame after frame, as the checks do. Not part of the
+//! reply parsers of one database or dependency kind, frame after frame, as the checks do. Not part of the
 //! API: hidden, and free to change.
 
 use crate::check::mongodb::MongoRole;
 use crate::check::wire::Parsed;
 use crate::check::{
-    amqp, bson, kafka, memcached, mongodb, mqtt, mysql, nats, postgres, redis, smtp, zookeeper,
+    amqp, bson, dns, kafka, memcached, mongodb, mqtt, mysql, nats, postgres, redis, smtp, zookeeper,
 };
 
 /// Applies `parse` to `data` frame after frame, as [`crate::check::wire::Wire::read`] does,
@@ -147,6 +147,32 @@ pub fn mqtt(data: &[u8]) {
     }
 }
 
+/// DNS answers: a datagram as the UDP side reads it (matched against a query, parsed, judged
+/// for each type), and TCP messages as the fallback reads them.
+pub fn dns(data: &[u8]) {
+    let query = dns::query(0x1234, "web.test", dns::TYPE_A);
+    let _ = dns::answers(data, &query);
+    let judge_all = |msg: &[u8]| {
+        if let Ok(reply) = dns::parse_reply(msg) {
+            assert!(reply.records.len() <= msg.len() / 11);
+            for qtype in [
+                dns::TYPE_A,
+                dns::TYPE_AAAA,
+                dns::TYPE_SRV,
+                dns::TYPE_TXT,
+                dns::TYPE_CNAME,
+            ] {
+                let _ = dns::judge(&reply, "web.test", qtype);
+            }
+        }
+    };
+    judge_all(data);
+    frames(data, dns::parse_tcp_message, |m| judge_all(&m));
+    if let Ok((name, after)) = dns::read_name(data, 0) {
+        assert!(after <= data.len() && name.len() <= 4 * 255);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The seeds of the MongoDB parsers are whole, valid replies, so that the mutations start
@@ -181,7 +207,7 @@ mod tests {
     /// already runs what the fuzzers run.
     #[test]
     fn parsers_survive_mutated_replies() {
-        let seeds: [&[u8]; 19] = [
+        let seeds: [&[u8]; 21] = [
             b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0",
             b"E\0\0\0\x10SFATAL\0C57P03\0\0",
             b"\x10\0\0\0\x0a5.5.5-10\0\x03\0\0\0abcdefgh\0",
@@ -204,6 +230,8 @@ mod tests {
             b"\x01\0\0\0\0\0\x24\0\x0a\0\x0a\0\x09\0\0\0\x0d\x07productS\0\0\0\0\0\0\0\x05PLAIN\0\0\0\0\xce",
             b"\x01\0\0\0\0\0\x0e\0\x0a\0\x32\x01\x93\x03abc\0\x0a\0\x0b\xce\x08\0\0\0\0\0\0\xce",
             b"\x20\x02\x00\x05\x20\x02\x00\x00",
+            b"\x12\x34\x81\x80\0\x01\0\x02\0\0\0\0\x03web\x04test\0\0\x01\0\x01\xc0\x0c\0\x05\0\x01\0\0\0\x3c\0\x04\x01a\xc0\x10\xc0\x26\0\x01\0\x01\0\0\0\x3c\0\x04\x0a\0\0\x07",
+            b"\0\x1a\x12\x34\x83\x80\0\x01\0\0\0\0\0\0\x03web\x04test\0\0\x01\0\x01",
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {
@@ -233,6 +261,7 @@ mod tests {
             super::smtp(&data);
             super::amqp(&data);
             super::mqtt(&data);
+            super::dns(&data);
         }
     }
 }

@@ -30,6 +30,8 @@ mod amqp;
 mod base64;
 #[cfg(feature = "db")]
 mod bson;
+#[cfg(feature = "db")]
+mod dns;
 mod file;
 #[cfg(feature = "db")]
 pub mod fuzzing;
@@ -104,6 +106,8 @@ pub(crate) fn run(ctx: &Ctx<'_>, target: &Target) -> Outcome {
         TargetKind::Mongodb => mongodb::steps,
         #[cfg(feature = "db")]
         TargetKind::Kafka => kafka::steps,
+        #[cfg(feature = "db")]
+        TargetKind::Dns => dns::steps,
         #[allow(unreachable_patterns)] // Reached only by a build without some feature.
         kind => {
             let feature = kind.row().feature.unwrap_or("?");

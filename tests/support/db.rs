@@ -131,7 +131,8 @@ fn find_pg() -> Result<PgInstall, String> {
     Ok(PgInstall { bin, major })
 }
 
-pub(super) fn is_root() -> bool {
+/// Whether the tests run as root (then servers that refuse root run as `nobody`).
+pub fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

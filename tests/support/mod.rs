@@ -9,6 +9,7 @@
 //! - [`TempDir`]: a unique directory under the system temp dir, removed on `Drop`.
 //! - [`json`]: a minimal JSON parser, enough to check that `--format json` prints one object.
 //! - [`brokers`]: RabbitMQ and mosquitto, for the amqp:// and mqtt:// tests.
+//! - [`dnsmasq`]: Debian's dnsmasq as the name server of the `dns://` tests.
 //! - [`cpu`]: keeps CPU-heavy steps (database set-up, callgrind) apart from probe runs whose
 //!   deadlines are asserted.
 //! - [`skip()`]: says a skip where a CI log shows it; [`skip_unless`] makes it a failure under a
@@ -18,6 +19,7 @@ pub mod brokers;
 mod cmd;
 pub mod cpu;
 pub mod db;
+pub mod dnsmasq;
 pub mod grpc;
 pub mod hostile;
 pub mod json;

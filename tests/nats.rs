@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::support::db::secret_file;
+use crate::support::db::{open_connections, secret_file};
 use crate::support::hostile::hold;
 use crate::support::nats::NatsServer;
 use crate::support::{Cmd, Pki, Server, TempDir, TestCa, dead_port};
@@ -57,21 +57,34 @@ fn nats_ready_full_and_down() {
     let Some(mut srv) = NatsServer::start("max_connections: 1", &[]) else {
         return;
     };
-    let target = format!("nats://127.0.0.1:{}", srv.port());
+    let port = srv.port();
+    let target = format!("nats://127.0.0.1:{port}");
+    // The only place is free again once the server has closed the last check's connection
+    // (on a loaded machine it had not, once, when the next check came).
+    let idle = || {
+        let start = std::time::Instant::now();
+        while open_connections(port) > 0 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
     let detail = healthy(&[&target], &target);
     assert!(detail.starts_with("PONG, server 2."), "{detail}");
     // JSON output and -v: the connection is a detail.
+    idle();
     let out = Cmd::new().args(["--format", "json", "-v", &target]).run();
     out.healthy().contains("connected to 127.0.0.1:");
     // Ten checks leave nothing in the log at the server's default level.
+    idle();
     let from = srv.log_mark();
     for _ in 0..10 {
+        idle();
         healthy(&[&target], &target);
     }
     let log = srv.log_since(from);
     assert!(log.is_empty(), "{log}");
     // One client takes the only place: the server greets, then refuses in its own words.
-    let held = client(srv.port());
+    idle();
+    let held = client(port);
     unhealthy(&[&target], &target, "nats: maximum connections exceeded");
     drop(held);
     srv.stop();

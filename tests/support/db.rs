@@ -161,7 +161,7 @@ pub(super) fn installed(program: &str, package: &str) -> bool {
 /// Where `port`'s connections stand in /proc/net/tcp{,6}: how many the server has not closed
 /// yet (ESTABLISHED, SYN_RECV or CLOSE_WAIT on its side; LISTEN, TIME_WAIT and the closing
 /// states are not counted).
-pub(super) fn open_connections(port: u16) -> usize {
+pub fn open_connections(port: u16) -> usize {
     let port = format!(":{port:04X}");
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()

@@ -172,7 +172,14 @@ impl Dnsmasq {
                 }
                 return Err(format!("exited ({status}): {stderr}{}", server.log()));
             }
-            if TcpStream::connect((listen, port)).is_ok() {
+            // Ready once it answers and has logged its first read of the hosts file: a mark
+            // (SIGHUP, then a new `read FILE` line) taken before that line was written counted
+            // it as the mark's, and the mark's own line then fell among the checks' (once).
+            if TcpStream::connect((listen, port)).is_ok()
+                && server
+                    .log()
+                    .contains(&format!("read {}", server.hosts.display()))
+            {
                 return Ok(server);
             }
             if start.elapsed() > READY_WAIT {
